@@ -1,0 +1,43 @@
+"""bertlib: a small, tested BERT for learning, shared by every chapter of the book.
+
+One import gives the whole public API::
+
+    import bertlib
+    config = bertlib.BertConfig.preset("mini", vocab_size=tokenizer.vocab_size)
+    model = bertlib.BertForPreTraining(config)
+
+Each object traces back to the chapter that teaches it: attention in
+``bertlib.model`` (chapter 4), masking and NSP pairs in
+``bertlib.pretraining`` (chapters 6-8), task heads in ``bertlib.heads``
+(chapter 9).
+"""
+
+__version__ = "0.1.0"
+
+from . import checks, viz
+from .checkpoint import CheckpointError
+from .config import PRESETS, BertConfig
+from .heads import (
+    IGNORE_INDEX,
+    BertForPreTraining,
+    BertForPreTrainingOutput,
+    BertForQuestionAnswering,
+    BertForSequenceClassification,
+    BertForTokenClassification,
+    TaskOutput,
+)
+from .model import BertModel, BertModelOutput, extended_attention_mask, scaled_dot_product_attention
+from .pretraining import IS_NEXT, NOT_NEXT, PretrainingDataset, SentencePair, make_nsp_pairs, mask_tokens
+from .tokenization import SPECIAL_TOKENS, BertTokenizer, train_tokenizer
+from .training import EncodedDataset, History, Trainer, TrainingConfig, default_param_groups, warmup_linear_decay
+from .utils import generator, get_device, in_colab, set_seed, versions
+
+__all__ = [
+    "BertConfig", "PRESETS", "BertModel", "BertModelOutput", "BertForPreTraining", "BertForPreTrainingOutput",
+    "BertForSequenceClassification", "BertForTokenClassification", "BertForQuestionAnswering", "TaskOutput",
+    "IGNORE_INDEX", "scaled_dot_product_attention", "extended_attention_mask", "CheckpointError",
+    "BertTokenizer", "train_tokenizer", "SPECIAL_TOKENS", "mask_tokens", "make_nsp_pairs", "SentencePair",
+    "PretrainingDataset", "IS_NEXT", "NOT_NEXT", "Trainer", "TrainingConfig", "History", "EncodedDataset",
+    "default_param_groups", "warmup_linear_decay", "set_seed", "get_device", "generator", "versions",
+    "in_colab", "checks", "viz",
+]

@@ -1,0 +1,172 @@
+"""The model configuration: one dataclass with Hugging Face's field names.
+
+Because the field names match ``transformers.BertConfig``, a ``config.json``
+written by either library can be read by the other.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+__all__ = ["BertConfig", "PRESETS"]
+
+# Keys that Hugging Face writes into config.json but that describe nothing
+# our model needs (library versions, decoder options, ...). They are accepted
+# on load and dropped, so real checkpoints load without a rename table.
+_IGNORED_HF_KEYS = {
+    "architectures", "model_type", "transformers_version", "_name_or_path", "gradient_checkpointing",
+    "position_embedding_type", "use_cache", "is_decoder", "add_cross_attention", "torch_dtype",
+    "dtype", "classifier_dropout", "id2label", "label2id", "problem_type", "chunk_size_feed_forward",
+    "output_attentions", "output_hidden_states", "return_dict", "tie_word_embeddings",
+    "bos_token_id", "eos_token_id", "sep_token_id", "cls_token_id", "mask_token_id",
+    "attn_implementation", "_attn_implementation_autoset",
+}
+
+
+@dataclass
+class BertConfig:
+    """Sizes and options of a BERT model (Devlin et al. 2018, section 3).
+
+    The defaults are bert-base: 12 layers, hidden size 768, 12 heads, 110M
+    parameters. Use :meth:`preset` for the small configurations the lessons
+    and tests train on a CPU.
+    """
+
+    vocab_size: int = 30522  # WordPiece vocabulary of the original English BERT
+    hidden_size: int = 768  # width of every token vector, "H" in the paper
+    num_hidden_layers: int = 12  # encoder blocks stacked, "L"
+    num_attention_heads: int = 12  # heads per block, "A"; hidden_size / heads = head size
+    intermediate_size: int = 3072  # feed-forward width, 4H in the paper
+    hidden_act: str = "gelu"  # the exact (erf) GELU, as in BERT
+    hidden_dropout_prob: float = 0.1  # dropout after embeddings and every sub-layer
+    attention_probs_dropout_prob: float = 0.1  # dropout on attention weights (0 allows fused SDPA kernels)
+    max_position_embeddings: int = 512  # longest input: positions are learned, so this is a hard cap
+    type_vocab_size: int = 2  # segment ids: 0 for sentence A, 1 for sentence B
+    initializer_range: float = 0.02  # std of the normal init of weights
+    layer_norm_eps: float = 1e-12  # BERT's LayerNorm epsilon (PyTorch's default is 1e-5)
+    pad_token_id: int = 0  # [PAD]; its embedding row is kept at zero and never trained
+    num_labels: int = 2  # classes of a task head (sequence or token classification)
+    attn_implementation: str = "sdpa"  # "eager" (explicit, returns weights) or "sdpa" (fused)
+
+    def __post_init__(self) -> None:
+        positive = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
+                    "intermediate_size", "max_position_embeddings", "type_vocab_size", "num_labels")
+        for name in positive:
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"BertConfig.{name} must be a positive integer, got {value!r}.")
+        if self.hidden_size % self.num_attention_heads:
+            raise ValueError(
+                f"hidden_size ({self.hidden_size}) must be divisible by num_attention_heads "
+                f"({self.num_attention_heads}): each head gets hidden_size / heads dimensions. "
+                f"Try num_attention_heads={_largest_divisor(self.hidden_size, self.num_attention_heads)}."
+            )
+        for name in ("hidden_dropout_prob", "attention_probs_dropout_prob"):
+            p = getattr(self, name)
+            if not 0.0 <= p < 1.0:
+                raise ValueError(f"BertConfig.{name} must be in [0, 1), got {p!r}.")
+        if self.hidden_act not in ("gelu", "relu", "gelu_new", "tanh"):
+            raise ValueError(f"hidden_act must be one of gelu, relu, gelu_new, tanh; got {self.hidden_act!r}.")
+        if self.attn_implementation not in ("eager", "sdpa"):
+            raise ValueError(
+                f"attn_implementation must be 'eager' (explicit, can return attention weights) or "
+                f"'sdpa' (PyTorch's fused kernel); got {self.attn_implementation!r}."
+            )
+        if not 0 <= self.pad_token_id < self.vocab_size:
+            raise ValueError(f"pad_token_id ({self.pad_token_id}) must be a token id below vocab_size ({self.vocab_size}).")
+        if self.layer_norm_eps <= 0 or self.initializer_range <= 0:
+            raise ValueError("layer_norm_eps and initializer_range must be positive.")
+
+    @property
+    def head_size(self) -> int:
+        """Dimensions per attention head, ``hidden_size // num_attention_heads``."""
+        return self.hidden_size // self.num_attention_heads
+
+    # ----------------------------------------------------------------- presets
+    @classmethod
+    def preset(cls, name: str, **overrides: Any) -> BertConfig:
+        """A named configuration, optionally with fields overridden.
+
+        Args:
+            name: one of ``PRESETS`` ("test", "tiny", "mini", "small", "base", "large").
+            **overrides: fields to change, e.g. ``vocab_size=tokenizer.vocab_size``.
+        """
+        if name not in PRESETS:
+            raise ValueError(f"Unknown preset {name!r}; choose one of {sorted(PRESETS)}.")
+        return replace(cls(), **{**PRESETS[name], **overrides})
+
+    # ------------------------------------------------------------ config.json
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a plain dict, plus the keys Hugging Face expects in config.json."""
+        d = asdict(self)
+        d.pop("attn_implementation")  # a runtime choice, not part of the weights' description
+        d.update(model_type="bert", architectures=["BertForPreTraining"], position_embedding_type="absolute")
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], **overrides: Any) -> BertConfig:
+        """Build a config from a config.json dict (ours or Hugging Face's).
+
+        Unknown keys that describe our model's shape are an error: silently
+        dropping them would build a different model than the checkpoint's.
+        """
+        names = {f.name for f in fields(cls)}
+        d = dict(d)
+        if "id2label" in d and "num_labels" not in d:
+            d["num_labels"] = len(d["id2label"])
+        if d.get("model_type", "bert") != "bert":
+            raise ValueError(f"config.json describes a {d['model_type']!r} model; bertlib loads BERT models only.")
+        if d.get("position_embedding_type", "absolute") != "absolute":
+            raise ValueError("bertlib supports learned absolute position embeddings only.")
+        unknown = set(d) - names - _IGNORED_HF_KEYS
+        if unknown:
+            raise ValueError(f"config.json has fields bertlib does not know: {sorted(unknown)}.")
+        kwargs = {k: v for k, v in d.items() if k in names}
+        return cls(**{**kwargs, **overrides})
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write config.json (atomically: a temporary file, then a rename)."""
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        with open(tmp, "w") as f:
+            f.write(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, **overrides: Any) -> BertConfig:
+        """Read a config.json written by bertlib or by Hugging Face ``transformers``."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"No config.json at {path}: a checkpoint folder needs config.json and model.safetensors.")
+        try:
+            d = json.loads(path.read_text())
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path} is not valid JSON ({e}); the checkpoint is corrupted, save it again.") from e
+        return cls.from_dict(d, **overrides)
+
+
+def _largest_divisor(n: int, at_most: int) -> int:
+    return max(k for k in range(1, at_most + 1) if n % k == 0)
+
+
+# Named sizes. "test" uses odd sizes on purpose: a shape bug that 64 x 64
+# would hide (a transposed reshape, heads mixed with positions) shows up.
+PRESETS: dict[str, dict[str, Any]] = {
+    "test": dict(vocab_size=101, hidden_size=24, num_hidden_layers=2, num_attention_heads=3,
+                 intermediate_size=37, max_position_embeddings=40, hidden_dropout_prob=0.0,
+                 attention_probs_dropout_prob=0.0),
+    "tiny": dict(vocab_size=1000, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
+                 intermediate_size=256, max_position_embeddings=128, attention_probs_dropout_prob=0.0),
+    "mini": dict(vocab_size=1000, hidden_size=128, num_hidden_layers=2, num_attention_heads=4,
+                 intermediate_size=512, max_position_embeddings=128, attention_probs_dropout_prob=0.0),
+    "small": dict(vocab_size=1000, hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
+                  intermediate_size=1024, max_position_embeddings=128, attention_probs_dropout_prob=0.0),
+    "base": dict(),
+    "large": dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096),
+}

@@ -1,0 +1,255 @@
+"""Heads on top of the encoder: pretraining (MLM + NSP) and the fine-tuning tasks.
+
+Parameter names follow Hugging Face (``cls.predictions.decoder``,
+``cls.seq_relationship``, ``classifier``, ``qa_outputs``), so checkpoints move
+between the two libraries unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import BertConfig
+from .model import ACT2FN, BertModel, BertPreTrainedModel
+
+__all__ = [
+    "BertForPreTraining", "BertForPreTrainingOutput", "BertForSequenceClassification",
+    "BertForTokenClassification", "BertForQuestionAnswering", "TaskOutput", "IGNORE_INDEX",
+]
+
+IGNORE_INDEX = -100  # label of positions that do not count in a loss (PyTorch's and HF's convention)
+
+
+@dataclass
+class BertForPreTrainingOutput:
+    """What :class:`BertForPreTraining` returns.
+
+    Attributes:
+        loss: mlm_loss + nsp_loss (whichever labels were given), or None.
+        mlm_loss, nsp_loss: the two parts, each a scalar, or None.
+        prediction_logits: (B, T, V) vocabulary scores at every position; None when
+            the head ran only at the labelled positions (the default with labels).
+        masked_logits: (N, V) scores at the N labelled positions, in row-major order.
+        masked_labels: (N,) the true token ids at those positions.
+        seq_relationship_logits: (B, 2) NSP scores; index 0 = IsNext, 1 = NotNext.
+        last_hidden_state, pooler_output, hidden_states, attentions: as in BertModelOutput.
+    """
+
+    loss: torch.Tensor | None = None
+    mlm_loss: torch.Tensor | None = None
+    nsp_loss: torch.Tensor | None = None
+    prediction_logits: torch.Tensor | None = None
+    masked_logits: torch.Tensor | None = None
+    masked_labels: torch.Tensor | None = None
+    seq_relationship_logits: torch.Tensor | None = None
+    last_hidden_state: torch.Tensor | None = None
+    pooler_output: torch.Tensor | None = None
+    hidden_states: tuple[torch.Tensor, ...] | None = None
+    attentions: tuple[torch.Tensor, ...] | None = None
+
+
+@dataclass
+class TaskOutput:
+    """What the task models return: the loss (with labels), the logits, and the encoder's extras.
+
+    ``logits`` is (B, num_labels) for sequence classification, (B, T, num_labels)
+    for token classification; QA fills ``start_logits`` and ``end_logits`` (B, T).
+    """
+
+    loss: torch.Tensor | None = None
+    logits: torch.Tensor | None = None
+    start_logits: torch.Tensor | None = None
+    end_logits: torch.Tensor | None = None
+    last_hidden_state: torch.Tensor | None = None
+    hidden_states: tuple[torch.Tensor, ...] | None = None
+    attentions: tuple[torch.Tensor, ...] | None = None
+
+
+class BertPredictionHeadTransform(nn.Module):
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.transform_act_fn = ACT2FN[config.hidden_act]
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return self.LayerNorm(self.transform_act_fn(self.dense(h)))
+
+
+class BertLMPredictionHead(nn.Module):
+    """dense + GELU + LayerNorm, then scores over the vocabulary.
+
+    The decoder's weight is the word-embedding matrix itself (tied), so a
+    token's input vector and its output vector are the same row; the bias is
+    the head's own.
+    """
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.transform = BertPredictionHeadTransform(config)
+        self.decoder = nn.Linear(config.hidden_size, config.vocab_size)
+        self.bias = nn.Parameter(torch.zeros(config.vocab_size))
+        self.decoder.bias = self.bias  # one tensor under two names, as in Hugging Face
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.transform(h))  # (..., H) -> (..., V)
+
+
+class BertPreTrainingHeads(nn.Module):
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.predictions = BertLMPredictionHead(config)
+        self.seq_relationship = nn.Linear(config.hidden_size, 2)
+
+
+class BertForPreTraining(BertPreTrainedModel):
+    """BERT with both pretraining heads: masked-token prediction and next sentence prediction."""
+
+    _tied_weights = {"cls.predictions.decoder.weight": "bert.embeddings.word_embeddings.weight",
+                     "cls.predictions.decoder.bias": "cls.predictions.bias"}
+
+    def __init__(self, config: BertConfig):
+        super().__init__(config)
+        self.bert = BertModel(config)
+        self.cls = BertPreTrainingHeads(config)
+        self.post_init()
+
+    def tie_weights(self) -> None:
+        self.cls.predictions.decoder.weight = self.bert.embeddings.word_embeddings.weight
+        self.cls.predictions.decoder.bias = self.cls.predictions.bias
+
+    def forward(
+        self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None, labels: torch.Tensor | None = None,
+        next_sentence_label: torch.Tensor | None = None, output_attentions: bool = False,
+        output_hidden_states: bool = False, logits_at: str | None = None,
+    ) -> BertForPreTrainingOutput:
+        """Run the encoder and both heads; with labels, also the losses (paper, section 3.1).
+
+        Args:
+            input_ids, token_type_ids, attention_mask: as in :meth:`BertModel.forward`.
+            labels: (B, T) original token ids at the positions to predict, -100 elsewhere.
+            next_sentence_label: (B,) 0 when sentence B follows A (IsNext), 1 when it is random.
+            logits_at: "masked" runs the vocabulary projection only where labels != -100
+                (same loss and gradients, several times faster: the projection over
+                every position is most of a small BERT's work); "all" scores every
+                position. Default: "masked" when labels are given, else "all".
+        """
+        out = self.bert(input_ids, token_type_ids, attention_mask, output_attentions, output_hidden_states)
+        logits_at = logits_at or ("masked" if labels is not None else "all")
+        if logits_at not in ("masked", "all"):
+            raise ValueError(f"logits_at must be 'masked' or 'all', got {logits_at!r}.")
+        if logits_at == "masked" and labels is None:
+            raise ValueError("logits_at='masked' needs labels: they say which positions are masked.")
+        res = BertForPreTrainingOutput(
+            seq_relationship_logits=self.cls.seq_relationship(out.pooler_output),
+            last_hidden_state=out.last_hidden_state, pooler_output=out.pooler_output,
+            hidden_states=out.hidden_states, attentions=out.attentions,
+        )
+        if labels is not None and labels.shape != input_ids.shape:
+            raise ValueError(f"labels has shape {tuple(labels.shape)} but input_ids has {tuple(input_ids.shape)}; "
+                             "MLM labels give a token id (or -100) for every input position.")
+        if logits_at == "masked":
+            selected = labels != IGNORE_INDEX  # (B, T) bool
+            res.masked_logits = self.cls.predictions(out.last_hidden_state[selected])  # (N, V)
+            res.masked_labels = labels[selected]  # (N,)
+            res.mlm_loss = F.cross_entropy(res.masked_logits, res.masked_labels)
+        else:
+            res.prediction_logits = self.cls.predictions(out.last_hidden_state)  # (B, T, V)
+            if labels is not None:
+                res.mlm_loss = F.cross_entropy(res.prediction_logits.flatten(0, 1), labels.flatten(),
+                                               ignore_index=IGNORE_INDEX)
+        if next_sentence_label is not None:
+            res.nsp_loss = F.cross_entropy(res.seq_relationship_logits, next_sentence_label.view(-1))
+        parts = [x for x in (res.mlm_loss, res.nsp_loss) if x is not None]
+        res.loss = sum(parts) if parts else None
+        return res
+
+
+class BertForSequenceClassification(BertPreTrainedModel):
+    """A linear classifier on the pooled [CLS] vector (sentiment, NLI, ...); MSE when num_labels == 1."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.bert = BertModel(config)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+
+    def forward(self, input_ids, token_type_ids=None, attention_mask=None, labels=None,
+                output_attentions=False, output_hidden_states=False) -> TaskOutput:
+        """labels: (B,) class ids (or floats when num_labels == 1). Returns logits (B, num_labels)."""
+        out = self.bert(input_ids, token_type_ids, attention_mask, output_attentions, output_hidden_states)
+        logits = self.classifier(self.dropout(out.pooler_output))
+        loss = None
+        if labels is not None:
+            if self.num_labels == 1:
+                loss = F.mse_loss(logits.squeeze(-1), labels.float())
+            else:
+                _check_labels(labels, self.num_labels)
+                loss = F.cross_entropy(logits, labels.view(-1))
+        return TaskOutput(loss=loss, logits=logits, last_hidden_state=out.last_hidden_state,
+                          hidden_states=out.hidden_states, attentions=out.attentions)
+
+
+class BertForTokenClassification(BertPreTrainedModel):
+    """A linear classifier on every token's vector (named-entity-style tagging)."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.bert = BertModel(config, add_pooling_layer=False)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+
+    def forward(self, input_ids, token_type_ids=None, attention_mask=None, labels=None,
+                output_attentions=False, output_hidden_states=False) -> TaskOutput:
+        """labels: (B, T) tag ids, -100 on positions that do not count. Returns logits (B, T, num_labels)."""
+        out = self.bert(input_ids, token_type_ids, attention_mask, output_attentions, output_hidden_states)
+        logits = self.classifier(self.dropout(out.last_hidden_state))
+        loss = None
+        if labels is not None:
+            _check_labels(labels, self.num_labels)
+            loss = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=IGNORE_INDEX)
+        return TaskOutput(loss=loss, logits=logits, last_hidden_state=out.last_hidden_state,
+                          hidden_states=out.hidden_states, attentions=out.attentions)
+
+
+class BertForQuestionAnswering(BertPreTrainedModel):
+    """Extractive QA: a start score and an end score for every token (SQuAD-style span heads)."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__(config)
+        self.bert = BertModel(config, add_pooling_layer=False)
+        self.qa_outputs = nn.Linear(config.hidden_size, 2)
+        self.post_init()
+
+    def forward(self, input_ids, token_type_ids=None, attention_mask=None, start_positions=None,
+                end_positions=None, output_attentions=False, output_hidden_states=False) -> TaskOutput:
+        """start_positions / end_positions: (B,) token indices of the answer span (inclusive)."""
+        out = self.bert(input_ids, token_type_ids, attention_mask, output_attentions, output_hidden_states)
+        start_logits, end_logits = self.qa_outputs(out.last_hidden_state).unbind(-1)  # (B, T) each
+        loss = None
+        if start_positions is not None and end_positions is not None:
+            T = input_ids.size(1)
+            for name, pos in (("start_positions", start_positions), ("end_positions", end_positions)):
+                if pos.numel() and (int(pos.min()) < 0 or int(pos.max()) >= T):
+                    raise ValueError(f"{name} must be token indices in [0, {T}); got {pos.tolist()}. "
+                                     "Was the answer truncated away? Increase max_length.")
+            loss = (F.cross_entropy(start_logits, start_positions) + F.cross_entropy(end_logits, end_positions)) / 2
+        return TaskOutput(loss=loss, start_logits=start_logits, end_logits=end_logits,
+                          last_hidden_state=out.last_hidden_state, hidden_states=out.hidden_states,
+                          attentions=out.attentions)
+
+
+def _check_labels(labels: torch.Tensor, num_labels: int) -> None:
+    valid = labels[labels != IGNORE_INDEX]
+    if valid.numel() and (int(valid.min()) < 0 or int(valid.max()) >= num_labels):
+        raise ValueError(f"Label {int(valid.max())} is out of range for a head with num_labels={num_labels}; "
+                         f"build the model with BertConfig(num_labels=...) matching your label set.")

@@ -1,0 +1,356 @@
+"""One training loop for every lesson: pretraining, fine-tuning, ablations.
+
+Determinism: the batch, the masks and the dropout of step ``s`` depend only
+on ``(seed, s)``, so a run that is interrupted and resumed from a checkpoint
+computes exactly what an uninterrupted run would have.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .checkpoint import CheckpointError, load_tensors, save_tensors
+from .metrics import batch_metrics
+from .utils import generator, get_device
+
+__all__ = [
+    "TrainingConfig", "Trainer", "History", "EncodedDataset", "Dataset", "default_param_groups",
+    "warmup_linear_decay",
+]
+
+
+class Dataset(Protocol):
+    """What the loop needs from data: a length, and a way to make a batch from indices."""
+
+    def __len__(self) -> int: ...
+
+    def collate(self, indices: Sequence[int], generator: torch.Generator | None = None) -> dict[str, torch.Tensor]: ...
+
+
+class EncodedDataset:
+    """Tokenized examples (dicts of lists or ints), padded per batch.
+
+    ``input_ids`` and ``token_type_ids`` are padded to the batch's longest
+    example and an ``attention_mask`` is added; per-token label lists are padded
+    with -100; scalar fields (labels, positions) are stacked.
+    """
+
+    def __init__(self, examples: Sequence[dict[str, Any]], pad_token_id: int = 0):
+        if len(examples) == 0:
+            raise ValueError("The dataset is empty: there is nothing to train or evaluate on.")
+        if "input_ids" not in examples[0]:
+            raise ValueError("Each example needs 'input_ids' (encode the texts with the tokenizer first).")
+        self.examples = list(examples)
+        self.pad_token_id = pad_token_id
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def collate(self, indices: Sequence[int], generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        rows = [self.examples[i] for i in indices]
+        T = max(len(r["input_ids"]) for r in rows)
+        batch: dict[str, torch.Tensor] = {}
+        for key in rows[0]:
+            values = [r[key] for r in rows]
+            if isinstance(values[0], (list, tuple)):
+                fill = self.pad_token_id if key == "input_ids" else (-100 if "label" in key else 0)
+                batch[key] = torch.tensor([list(v) + [fill] * (T - len(v)) for v in values], dtype=torch.long)
+            else:
+                batch[key] = torch.tensor(values)
+        if "attention_mask" not in batch:
+            batch["attention_mask"] = torch.tensor([[1] * len(r["input_ids"]) + [0] * (T - len(r["input_ids"]))
+                                                    for r in rows], dtype=torch.long)
+        return batch
+
+
+@dataclass
+class TrainingConfig:
+    """Settings of a training run (defaults suit the lessons' small models on a CPU)."""
+
+    steps: int = 500  # optimizer updates
+    batch_size: int = 32  # examples per update (split into grad_accum_steps micro-batches)
+    lr: float = 5e-4  # peak learning rate, reached after the warmup
+    warmup_steps: int = 50  # linear warmup, then linear decay to 0 (BERT, appendix A.2)
+    weight_decay: float = 0.01  # AdamW decay on weight matrices; none on biases and LayerNorm
+    max_grad_norm: float | None = 1.0  # clip the global gradient norm (None: no clipping)
+    grad_accum_steps: int = 1  # micro-batches per update: same result, less memory
+    eval_every: int | None = 100  # steps between evaluations (None: only at the end)
+    eval_batch_size: int = 128
+    log_every: int = 10  # steps between history records of the training loss
+    seed: int = 0  # seeds init-independent randomness: batch order, masks, dropout
+    checkpoint_dir: str | None = None  # where to save and resume (None: no checkpoints)
+    save_every: int | None = None  # steps between checkpoints (None: only at the end)
+    keep_checkpoints: int = 2  # older checkpoint-N folders are deleted
+    device: str | None = None  # None picks CUDA, then MPS, then CPU
+    progress: bool = True  # tqdm progress bar
+    live_plot: bool = False  # redraw the loss curves while training (in Jupyter)
+
+    def __post_init__(self):
+        for name in ("steps", "batch_size", "grad_accum_steps", "log_every", "eval_batch_size", "keep_checkpoints"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"TrainingConfig.{name} must be at least 1, got {getattr(self, name)}.")
+        if self.batch_size % self.grad_accum_steps:
+            raise ValueError(f"batch_size ({self.batch_size}) must be divisible by grad_accum_steps ({self.grad_accum_steps}).")
+        if self.lr <= 0 or self.warmup_steps < 0:
+            raise ValueError("lr must be positive and warmup_steps non-negative.")
+
+
+@dataclass
+class History:
+    """What happened during training: lists of records a lesson can plot."""
+
+    train: list[dict[str, float]] = field(default_factory=list)
+    eval: list[dict[str, float]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def series(self, key: str, split: str = "train") -> tuple[list[int], list[float]]:
+        """(steps, values) of one metric, e.g. ``history.series("mlm_accuracy", "eval")``."""
+        rows = [r for r in getattr(self, split) if key in r]
+        return [int(r["step"]) for r in rows], [r[key] for r in rows]
+
+    @property
+    def final(self) -> dict[str, float]:
+        """The last evaluation's metrics."""
+        return dict(self.eval[-1]) if self.eval else {}
+
+    def plot(self, **kwargs):
+        from .viz import plot_history
+
+        return plot_history(self, **kwargs)
+
+
+def warmup_linear_decay(step: int, warmup_steps: int, total_steps: int) -> float:
+    """The learning-rate factor at ``step``: linear warmup to 1, then linear decay to 0 at ``total_steps``."""
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
+
+
+def default_param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """AdamW groups as in BERT: decay weight matrices, not biases or LayerNorm parameters."""
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            (no_decay if p.ndim < 2 or "LayerNorm" in name else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+class Trainer:
+    """Train a bertlib model on a :class:`Dataset` with AdamW, warmup and linear decay.
+
+    Args:
+        model: any bertlib model whose forward returns an output with ``loss``.
+        train_data: a Dataset (e.g. :class:`bertlib.PretrainingDataset`).
+        config: a :class:`TrainingConfig`.
+        eval_data: held-out Dataset evaluated every ``eval_every`` steps (fixed masks).
+        param_groups: AdamW parameter groups, e.g. a small lr for the encoder and a
+            large one for the head; each group's lr follows the same schedule.
+            Default: :func:`default_param_groups`. Frozen parameters are left out.
+        tokenizer: saved with every checkpoint.
+    """
+
+    def __init__(self, model: nn.Module, train_data: Dataset, config: TrainingConfig | None = None,
+                 eval_data: Dataset | None = None, param_groups: list[dict[str, Any]] | None = None,
+                 tokenizer: Any | None = None):
+        self.config = config or TrainingConfig()
+        self.device = get_device(self.config.device)
+        self.model = model.to(self.device)
+        self.train_data, self.eval_data, self.tokenizer = train_data, eval_data, tokenizer
+        if len(train_data) == 0:
+            raise ValueError("train_data is empty.")
+        groups = param_groups or default_param_groups(model, self.config.weight_decay)
+        for g in groups:
+            g["params"] = [p for p in g["params"] if p.requires_grad]
+            g.setdefault("lr", self.config.lr)
+            g["initial_lr"] = g["lr"]  # the schedule scales this peak value
+        groups = [g for g in groups if g["params"]]
+        if not groups:
+            raise ValueError("No trainable parameters: every parameter is frozen (requires_grad=False).")
+        self.optimizer = torch.optim.AdamW(groups, lr=self.config.lr)
+        self.history = History()
+        self.step = 0
+        self._perms: dict[int, torch.Tensor] = {}
+
+    def lr_factor(self, step: int) -> float:
+        return warmup_linear_decay(step, self.config.warmup_steps, self.config.steps)
+
+    def _indices(self, micro_step: int, size: int) -> list[int]:
+        """Examples of a micro-batch: epoch-wise shuffles, each seeded by (seed, epoch)."""
+        n, out = len(self.train_data), []
+        for pos in range(micro_step * size, (micro_step + 1) * size):
+            epoch = pos // n
+            if epoch not in self._perms:
+                self._perms = {epoch: torch.randperm(n, generator=generator(self.config.seed * 7919 + epoch))}
+            out.append(int(self._perms[epoch][pos % n]))
+        return out
+
+    # ---------------------------------------------------------------- train
+    def train(self, resume: bool = True) -> History:
+        """Run until ``config.steps``; with a checkpoint_dir, resume from its latest checkpoint first."""
+        c = self.config
+        if resume and c.checkpoint_dir:
+            self.load_checkpoint()
+        micro = c.batch_size // c.grad_accum_steps
+        bar = tqdm(total=c.steps, initial=self.step, desc="training", disable=not c.progress, leave=True)
+        plotter = _LivePlot(self.history) if c.live_plot else None
+        start, running, count = time.perf_counter(), 0.0, 0
+        while self.step < c.steps:
+            self.model.train()
+            for g in self.optimizer.param_groups:
+                g["lr"] = g["initial_lr"] * self.lr_factor(self.step)
+            torch.manual_seed(c.seed * 1_000_003 + self.step)  # dropout of this step
+            for k in range(c.grad_accum_steps):
+                s = self.step * c.grad_accum_steps + k
+                batch = self.train_data.collate(self._indices(s, micro), generator(c.seed * 1_000_003 + s))
+                loss = self.model(**_to(batch, self.device)).loss / c.grad_accum_steps
+                loss.backward()
+                running += loss.item()
+            if c.max_grad_norm:
+                nn.utils.clip_grad_norm_(self.model.parameters(), c.max_grad_norm)
+            self.optimizer.step()
+            self.optimizer.zero_grad(set_to_none=True)
+            self.step += 1
+            count += 1
+            bar.update(1)
+            if self.step % c.log_every == 0 or self.step == c.steps:
+                self.history.train.append({"step": self.step, "loss": running / count,
+                                           "lr": self.optimizer.param_groups[0]["lr"]})
+                bar.set_postfix(loss=f"{running / count:.3f}")
+                running, count = 0.0, 0
+            if self.eval_data is not None and ((c.eval_every and self.step % c.eval_every == 0) or self.step == c.steps):
+                self.history.eval.append({"step": self.step, **self.evaluate()})
+            if plotter and (self.step % c.log_every == 0 or self.step == c.steps):
+                plotter.update()
+            if c.checkpoint_dir and ((c.save_every and self.step % c.save_every == 0) or self.step == c.steps):
+                self.history.seconds += time.perf_counter() - start
+                start = time.perf_counter()
+                self.save_checkpoint()
+        bar.close()
+        self.history.seconds += time.perf_counter() - start
+        if plotter:
+            plotter.close()
+        self.model.eval()
+        return self.history
+
+    @torch.no_grad()
+    def evaluate(self, data: Dataset | None = None, seed: int = 12345) -> dict[str, float]:
+        """Average loss and accuracies over a whole dataset, with fixed masks (same every call)."""
+        data = data if data is not None else self.eval_data
+        if data is None:
+            raise ValueError("No evaluation data: pass eval_data to the Trainer or data= here.")
+        was_training = self.model.training
+        self.model.eval()
+        totals: dict[str, list[float]] = {}
+        bs = self.config.eval_batch_size
+        for i, start in enumerate(range(0, len(data), bs)):
+            batch = _to(data.collate(range(start, min(start + bs, len(data))), generator(seed + i)), self.device)
+            for k, (s, n) in batch_metrics(self.model(**batch), batch).items():
+                t = totals.setdefault(k, [0.0, 0.0])
+                t[0] += s
+                t[1] += n
+        self.model.train(was_training)
+        return {k: s / n for k, (s, n) in totals.items() if n}
+
+    # ------------------------------------------------------- checkpointing
+    def save_checkpoint(self) -> Path:
+        """Write checkpoint-<step>/ atomically: a hidden temp folder, then one rename."""
+        root = Path(self.config.checkpoint_dir)
+        root.mkdir(parents=True, exist_ok=True)
+        final = root / f"checkpoint-{self.step}"
+        tmp = root / f".checkpoint-{self.step}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        self.model.save_pretrained(tmp, tokenizer=self.tokenizer)
+        state = self.optimizer.state_dict()
+        save_tensors({f"{i}.{k}": v for i, s in state["state"].items() for k, v in s.items()},
+                     tmp / "optimizer.safetensors")
+        trainer_state = {"step": self.step, "config": asdict(self.config), "history": asdict(self.history),
+                         "param_groups": [{k: v for k, v in g.items() if k != "params"} | {"params": g["params"]}
+                                          for g in state["param_groups"]]}
+        (tmp / "trainer_state.json").write_text(json.dumps(trainer_state, indent=1))
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)  # the checkpoint appears complete or not at all
+        for old in sorted(_checkpoints(root))[:-self.config.keep_checkpoints]:
+            shutil.rmtree(old[1], ignore_errors=True)
+        return final
+
+    def load_checkpoint(self, path: str | os.PathLike | None = None) -> bool:
+        """Restore model, optimizer, step and history from ``path`` or the latest checkpoint. False if none."""
+        if path is None:
+            found = sorted(_checkpoints(Path(self.config.checkpoint_dir)))
+            if not found:
+                return False
+            path = found[-1][1]
+        path = Path(path)
+        state_file = path / "trainer_state.json"
+        if not state_file.is_file():
+            raise CheckpointError(f"{path} has no trainer_state.json: it is not a training checkpoint.")
+        state = json.loads(state_file.read_text())
+        self.model._load_matching(load_tensors(path / "model.safetensors", self.device), str(path))
+        flat = load_tensors(path / "optimizer.safetensors", self.device)
+        opt_state: dict[int, dict[str, torch.Tensor]] = {}
+        for key, v in flat.items():
+            i, name = key.split(".", 1)
+            opt_state.setdefault(int(i), {})[name] = v.cpu() if name == "step" else v
+        if len(state["param_groups"]) != len(self.optimizer.param_groups):
+            raise CheckpointError(f"{path} was saved with {len(state['param_groups'])} parameter groups, this "
+                                  f"Trainer has {len(self.optimizer.param_groups)}: resume with the same setup.")
+        self.optimizer.load_state_dict({"state": opt_state, "param_groups": state["param_groups"]})
+        self.step = int(state["step"])
+        h = state["history"]
+        self.history = History(train=h["train"], eval=h["eval"], seconds=h["seconds"])
+        return True
+
+
+def _checkpoints(root: Path) -> list[tuple[int, Path]]:
+    if not root.is_dir():
+        return []
+    return [(int(p.name.split("-")[1]), p) for p in root.glob("checkpoint-*")
+            if p.name.split("-")[1].isdigit() and (p / "trainer_state.json").is_file()]
+
+
+def _to(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    return {k: v.to(device) for k, v in batch.items()}
+
+
+class _LivePlot:
+    """Redraws the loss curves in place in Jupyter (at most every 2 s); a no-op elsewhere."""
+
+    def __init__(self, history: History, every_s: float = 2.0):
+        self.history, self.every_s, self.last, self.handle = history, every_s, 0.0, None
+        try:
+            from IPython import get_ipython
+            self.active = get_ipython() is not None
+        except ImportError:
+            self.active = False
+
+    def update(self, force: bool = False) -> None:
+        if not self.active or (not force and time.perf_counter() - self.last < self.every_s):
+            return
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+
+        from .viz import plot_history
+
+        fig = plot_history(self.history)
+        if self.handle is None:
+            self.handle = display(fig, display_id=True)
+        else:
+            self.handle.update(fig)
+        plt.close(fig)
+        self.last = time.perf_counter()
+
+    def close(self) -> None:
+        self.update(force=True)
+
+

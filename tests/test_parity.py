@@ -1,0 +1,171 @@
+"""Parity with Hugging Face transformers: same weights, same outputs (the minGPT test, for BERT).
+
+transformers is a test dependency only; bertlib never imports it.
+"""
+
+import pytest
+import torch
+
+import bertlib
+from bertlib import BertConfig, BertForPreTraining, BertModel
+
+transformers = pytest.importorskip("transformers")  # installed by `make test`; see pyproject [test]
+
+ATOL = 1e-5
+
+
+def hf_config(config: BertConfig, attn: str):
+    return transformers.BertConfig(**config.to_dict(), attn_implementation=attn)
+
+
+def padded_batch(vocab_size, seed=0):
+    g = bertlib.generator(seed)
+    ids = torch.randint(5, vocab_size, (3, 11), generator=g)
+    mask = torch.tensor([[1] * 11, [1] * 7 + [0] * 4, [1] * 3 + [0] * 8])
+    types = torch.tensor([[0] * 5 + [1] * 6, [0] * 4 + [1] * 3 + [0] * 4, [0] * 11])
+    ids[mask == 0] = 0
+    return ids, types, mask
+
+
+@pytest.fixture(scope="module")
+def pair():
+    torch.manual_seed(0)
+    config = BertConfig.preset("test")
+    ours = BertForPreTraining(config).eval()
+    theirs = transformers.BertForPreTraining(hf_config(config, "eager")).eval()
+    # strict=True: every parameter name matches, with no rename table.
+    theirs.load_state_dict(ours.state_dict(), strict=True)
+    return config, ours, theirs
+
+
+@pytest.mark.parametrize("our_attn", ["eager", "sdpa"])
+@pytest.mark.parametrize("their_attn", ["eager", "sdpa"])
+def test_pretraining_outputs_match(pair, our_attn, their_attn):
+    config, ours, _ = pair
+    theirs = transformers.BertForPreTraining(hf_config(config, their_attn)).eval()
+    theirs.load_state_dict(ours.state_dict(), strict=True)
+    for layer in ours.bert.encoder.layer:
+        layer.attention.self.attn_implementation = our_attn
+    ids, types, mask = padded_batch(config.vocab_size)
+    with torch.no_grad():
+        a = ours(ids, types, mask, output_hidden_states=True)
+        b = theirs(input_ids=ids, token_type_ids=types, attention_mask=mask, output_hidden_states=True)
+    torch.testing.assert_close(a.prediction_logits, b.prediction_logits, atol=ATOL, rtol=0)
+    torch.testing.assert_close(a.seq_relationship_logits, b.seq_relationship_logits, atol=ATOL, rtol=0)
+    assert len(a.hidden_states) == len(b.hidden_states) == config.num_hidden_layers + 1
+    for x, y in zip(a.hidden_states, b.hidden_states):
+        torch.testing.assert_close(x, y, atol=ATOL, rtol=0)
+
+
+def test_attention_weights_match(pair):
+    config, ours, theirs = pair
+    ids, types, mask = padded_batch(config.vocab_size, seed=1)
+    with torch.no_grad():
+        a = ours(ids, types, mask, output_attentions=True)
+        b = theirs(input_ids=ids, token_type_ids=types, attention_mask=mask, output_attentions=True)
+    assert len(a.attentions) == config.num_hidden_layers
+    for x, y in zip(a.attentions, b.attentions):
+        assert x.shape == (3, config.num_attention_heads, 11, 11)
+        torch.testing.assert_close(x, y, atol=ATOL, rtol=0)
+        # padding keys get exactly zero weight; each row sums to one
+        assert float(x[1, :, :, 7:].abs().max()) == 0.0
+        torch.testing.assert_close(x.sum(-1), torch.ones_like(x.sum(-1)))
+
+
+def test_losses_match_and_masked_head_is_exact(pair):
+    config, ours, theirs = pair
+    ids, types, mask = padded_batch(config.vocab_size, seed=2)
+    labels = torch.full_like(ids, -100)
+    labels[0, [1, 4, 8]] = ids[0, [1, 4, 8]]
+    labels[1, 2] = ids[1, 2]
+    nsp = torch.tensor([0, 1, 1])
+    with torch.no_grad():
+        full = ours(ids, types, mask, labels=labels, next_sentence_label=nsp, logits_at="all")
+        fast = ours(ids, types, mask, labels=labels, next_sentence_label=nsp)  # head only at 4 positions
+        ref = theirs(input_ids=ids, token_type_ids=types, attention_mask=mask, labels=labels,
+                     next_sentence_label=nsp)
+    torch.testing.assert_close(full.loss, ref.loss, atol=ATOL, rtol=0)
+    torch.testing.assert_close(fast.loss, ref.loss, atol=ATOL, rtol=0)
+    assert fast.prediction_logits is None and fast.masked_logits.shape == (4, config.vocab_size)
+    torch.testing.assert_close(fast.masked_logits, ref.prediction_logits[labels != -100], atol=ATOL, rtol=0)
+
+
+def test_masked_head_gradients_equal_full_head():
+    torch.manual_seed(1)
+    config = BertConfig.preset("test")
+    model = BertForPreTraining(config)
+    ids, types, mask = padded_batch(config.vocab_size, seed=3)
+    labels = torch.where(torch.rand(ids.shape, generator=bertlib.generator(4)) < 0.3, ids, -100)
+    grads = []
+    for where in ("all", "masked"):
+        model.zero_grad()
+        model(ids, types, mask, labels=labels, logits_at=where).loss.backward()
+        grads.append({n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None})
+    assert grads[0].keys() == grads[1].keys()
+    for name in grads[0]:
+        torch.testing.assert_close(grads[0][name], grads[1][name], atol=1e-6, rtol=1e-5)
+
+
+def test_decoder_is_tied_to_word_embeddings(pair):
+    _, ours, _ = pair
+    assert ours.cls.predictions.decoder.weight is ours.bert.embeddings.word_embeddings.weight
+    assert ours.cls.predictions.decoder.bias is ours.cls.predictions.bias
+
+
+def test_checkpoint_loads_into_transformers_and_back(tmp_path, pair):
+    config, ours, _ = pair
+    ours.save_pretrained(tmp_path / "ours")
+    theirs = transformers.BertForPreTraining.from_pretrained(tmp_path / "ours", attn_implementation="eager").eval()
+    ids, types, mask = padded_batch(config.vocab_size, seed=5)
+    with torch.no_grad():
+        a = ours(ids, types, mask)
+        b = theirs(input_ids=ids, token_type_ids=types, attention_mask=mask)
+    torch.testing.assert_close(a.prediction_logits, b.prediction_logits, atol=ATOL, rtol=0)
+    # and the reverse: a transformers checkpoint loads into bertlib
+    theirs.save_pretrained(tmp_path / "theirs")
+    back = BertForPreTraining.from_pretrained(tmp_path / "theirs")
+    assert back.loading_info == {"missing_keys": [], "unexpected_keys": []}
+    with torch.no_grad():
+        c = back(ids, types, mask)
+    torch.testing.assert_close(c.prediction_logits, b.prediction_logits, atol=ATOL, rtol=0)
+    torch.testing.assert_close(c.seq_relationship_logits, b.seq_relationship_logits, atol=ATOL, rtol=0)
+
+
+def test_bare_encoder_checkpoint_without_prefix_loads(tmp_path):
+    torch.manual_seed(2)
+    config = BertConfig.preset("test")
+    hf = transformers.BertModel(hf_config(config, "eager")).eval()
+    hf.save_pretrained(tmp_path)  # keys without the "bert." prefix, like all-MiniLM-L6-v2
+    ids, types, mask = padded_batch(config.vocab_size, seed=6)
+    encoder = BertModel.from_pretrained(tmp_path)
+    classifier = bertlib.BertForSequenceClassification.from_pretrained(tmp_path, num_labels=3)
+    assert classifier.loading_info["missing_keys"] == ["classifier.bias", "classifier.weight"]
+    with torch.no_grad():
+        ref = hf(input_ids=ids, token_type_ids=types, attention_mask=mask).last_hidden_state
+        torch.testing.assert_close(encoder(ids, types, mask).last_hidden_state, ref, atol=ATOL, rtol=0)
+        torch.testing.assert_close(classifier.bert(ids, types, mask).last_hidden_state, ref, atol=ATOL, rtol=0)
+
+
+@pytest.mark.parametrize("cls_name", ["BertForSequenceClassification", "BertForTokenClassification",
+                                      "BertForQuestionAnswering"])
+def test_task_models_match(cls_name):
+    torch.manual_seed(3)
+    # transformers sizes its QA head by num_labels (start + end = 2)
+    config = BertConfig.preset("test", num_labels=2 if cls_name == "BertForQuestionAnswering" else 3)
+    ours = getattr(bertlib, cls_name)(config).eval()
+    theirs = getattr(transformers, cls_name)(hf_config(config, "eager")).eval()
+    theirs.load_state_dict(ours.state_dict(), strict=True)
+    ids, types, mask = padded_batch(config.vocab_size, seed=7)
+    with torch.no_grad():
+        a, b = ours(ids, types, mask), theirs(input_ids=ids, token_type_ids=types, attention_mask=mask)
+    if cls_name == "BertForQuestionAnswering":
+        torch.testing.assert_close(a.start_logits, b.start_logits, atol=ATOL, rtol=0)
+        torch.testing.assert_close(a.end_logits, b.end_logits, atol=ATOL, rtol=0)
+    else:
+        torch.testing.assert_close(a.logits, b.logits, atol=ATOL, rtol=0)
+
+
+def test_parameter_counts_match_transformers_for_base():
+    ours = BertModel(BertConfig.preset("base"))
+    theirs = transformers.BertModel(transformers.BertConfig())
+    assert ours.num_parameters() == theirs.num_parameters() == 109_482_240
