@@ -27,9 +27,23 @@ from .heads import (
     TaskOutput,
 )
 from .model import BertModel, BertModelOutput, extended_attention_mask, scaled_dot_product_attention
-from .pretraining import IS_NEXT, NOT_NEXT, PretrainingDataset, SentencePair, make_nsp_pairs, mask_tokens
+from .pretraining import (
+    IS_NEXT,
+    NOT_NEXT,
+    PretrainingDataset,
+    SentencePair,
+    make_nsp_pairs,
+    mask_tokens,
+)
 from .tokenization import SPECIAL_TOKENS, BertTokenizer, train_tokenizer
-from .training import EncodedDataset, History, Trainer, TrainingConfig, default_param_groups, warmup_linear_decay
+from .training import (
+    EncodedDataset,
+    History,
+    Trainer,
+    TrainingConfig,
+    default_param_groups,
+    warmup_linear_decay,
+)
 from .utils import generator, get_device, in_colab, set_seed, versions
 
 __all__ = [

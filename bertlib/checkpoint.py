@@ -127,7 +127,8 @@ class PreTrainedMixin:
             state = {prefix + k: v for k, v in state.items()}
         elif theirs_prefixed and not ours_prefixed:  # pretraining checkpoint -> bare BertModel
             state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-        state = {k: v for k, v in state.items() if k not in self._tied_weights}
+        # Tied aliases are re-tied, not loaded; old checkpoints also carry the position_ids buffer.
+        state = {k: v for k, v in state.items() if k not in self._tied_weights and not k.endswith("position_ids")}
         missing = sorted(expected - set(state))
         unexpected = sorted(set(state) - expected)
         is_encoder = (lambda k: k.startswith(prefix)) if ours_prefixed else (lambda k: True)

@@ -140,7 +140,7 @@ class PretrainingDataset(EncodedDataset):
                             padding=False, return_tensors=None)
             extra = {"next_sentence_label": [p.label for p in pairs]} if nsp else {}
         examples = [{"input_ids": ids, "token_type_ids": tt, **{k: v[i] for k, v in extra.items()}}
-                    for i, (ids, tt) in enumerate(zip(enc["input_ids"], enc["token_type_ids"]))]
+                    for i, (ids, tt) in enumerate(zip(enc["input_ids"], enc["token_type_ids"], strict=False))]
         super().__init__(examples, pad_token_id=tokenizer.pad_token_id)
         self.tokenizer = tokenizer
         self.mlm_probability, self.mask_fraction, self.random_fraction = mlm_probability, mask_fraction, random_fraction

@@ -9,13 +9,14 @@ pairs into the three tensors BERT reads: ``input_ids``, ``token_type_ids`` and
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import torch
-from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
-__all__ = ["BertTokenizer", "train_tokenizer", "SPECIAL_TOKENS"]
+__all__ = ["BertTokenizer", "train_tokenizer", "learn_wordpiece_vocab", "SPECIAL_TOKENS"]
 
 # BERT's special tokens, in the order that gives them ids 0..4 in our vocabularies.
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -59,13 +60,18 @@ class BertTokenizer:
         specials = SPECIAL_TOKENS + [t for t in extra_special_tokens if t not in SPECIAL_TOKENS]
         if vocab_size <= len(specials):
             raise ValueError(f"vocab_size={vocab_size} leaves no room for words next to the {len(specials)} special tokens.")
-        backend = Tokenizer(models.WordPiece(unk_token="[UNK]", max_input_chars_per_word=100))
-        backend.normalizer = normalizers.BertNormalizer(lowercase=lowercase, strip_accents=lowercase)
-        backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()  # split on spaces and punctuation
+        normalizer = normalizers.BertNormalizer(lowercase=lowercase, strip_accents=lowercase)
+        pre_tokenizer = pre_tokenizers.BertPreTokenizer()  # split on spaces and punctuation
+        words: Counter[str] = Counter()
+        for text in texts:
+            words.update(w for w, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text)))
+        pieces = learn_wordpiece_vocab(words, vocab_size - len(specials), min_frequency)
+        backend = Tokenizer(models.WordPiece({t: i for i, t in enumerate(specials + pieces)},
+                                             unk_token="[UNK]", max_input_chars_per_word=100))
+        backend.normalizer = normalizer
+        backend.pre_tokenizer = pre_tokenizer
         backend.decoder = decoders.WordPiece()  # "play ##ing" -> "playing"
-        trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
-                                            special_tokens=specials, show_progress=False)
-        backend.train_from_iterator(texts, trainer=trainer)
+        backend.add_special_tokens(specials)  # never split, never lowercased
         vocab = backend.get_vocab()
         backend.post_processor = processors.TemplateProcessing(
             single="[CLS] $A [SEP]",
@@ -186,7 +192,7 @@ class BertTokenizer:
                 raise ValueError(f"max_length={max_length} leaves no room for words next to [CLS]/[SEP].")
             self.backend.enable_truncation(max_length, strategy="longest_first")
         try:
-            inputs = list(texts) if text_pairs is None else list(zip(texts, text_pairs))
+            inputs = list(texts) if text_pairs is None else list(zip(texts, text_pairs, strict=False))
             encodings = self.backend.encode_batch(inputs, add_special_tokens=add_special_tokens)
         finally:
             self.backend.no_truncation()
@@ -225,3 +231,60 @@ class BertTokenizer:
 def train_tokenizer(texts: Iterable[str], vocab_size: int = 1000, **kwargs) -> BertTokenizer:
     """Shorthand for :meth:`BertTokenizer.train`."""
     return BertTokenizer.train(texts, vocab_size=vocab_size, **kwargs)
+
+
+def learn_wordpiece_vocab(words: Counter[str], size: int, min_frequency: int = 1) -> list[str]:
+    """Learn WordPiece pieces from word counts, deterministically.
+
+    Start from single characters (``##`` marks a piece that continues a word),
+    then repeatedly merge the adjacent pair with the highest score
+    count(ab) / (count(a) * count(b)): pairs whose parts rarely occur apart
+    merge first. Ties go to the alphabetically first pair, so the same text
+    always gives the same vocabulary (the ``tokenizers`` trainer breaks ties by
+    hash order and is not reproducible).
+
+    Args:
+        words: how often each pre-tokenized word occurs.
+        size: how many pieces to return at most (special tokens not included).
+        min_frequency: pairs seen fewer times are never merged.
+
+    Returns:
+        The pieces: the alphabet first, then the merges in the order learned.
+    """
+    splits = {w: [w[0]] + ["##" + c for c in w[1:]] for w in words}
+    vocab = sorted({p for pieces in splits.values() for p in pieces})
+    seen = set(vocab)
+    while len(vocab) < size:
+        single: Counter[str] = Counter()
+        pairs: Counter[tuple[str, str]] = Counter()
+        for w, pieces in splits.items():
+            n = words[w]
+            for i, p in enumerate(pieces):
+                single[p] += n
+                if i + 1 < len(pieces):
+                    pairs[p, pieces[i + 1]] += n
+        best = max((pair for pair, n in pairs.items() if n >= min_frequency),
+                   key=lambda pr: (pairs[pr] / (single[pr[0]] * single[pr[1]]), [-ord(c) for c in pr[0] + pr[1]]),
+                   default=None)
+        if best is None:  # every word is a single piece, or no pair is frequent enough
+            break
+        merged = best[0] + best[1].removeprefix("##")
+        for w, pieces in splits.items():
+            if len(pieces) > 1:
+                splits[w] = _merge(pieces, best, merged)
+        if merged not in seen:
+            vocab.append(merged)
+            seen.add(merged)
+    return vocab[:size]
+
+
+def _merge(pieces: list[str], pair: tuple[str, str], merged: str) -> list[str]:
+    out, i = [], 0
+    while i < len(pieces):
+        if i + 1 < len(pieces) and pieces[i] == pair[0] and pieces[i + 1] == pair[1]:
+            out.append(merged)
+            i += 2
+        else:
+            out.append(pieces[i])
+            i += 1
+    return out

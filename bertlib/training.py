@@ -170,8 +170,11 @@ class Trainer:
         if len(train_data) == 0:
             raise ValueError("train_data is empty.")
         groups = param_groups or default_param_groups(model, self.config.weight_decay)
+        seen: set[int] = set()
         for g in groups:
-            g["params"] = [p for p in g["params"] if p.requires_grad]
+            # A tied weight (the MLM decoder is the word-embedding matrix) can be listed under
+            # the body and the head; it is trained once, in the first group that names it.
+            g["params"] = [p for p in g["params"] if p.requires_grad and not (id(p) in seen or seen.add(id(p)))]
             g.setdefault("lr", self.config.lr)
             g["initial_lr"] = g["lr"]  # the schedule scales this peak value
         groups = [g for g in groups if g["params"]]
@@ -185,10 +188,10 @@ class Trainer:
     def lr_factor(self, step: int) -> float:
         return warmup_linear_decay(step, self.config.warmup_steps, self.config.steps)
 
-    def _indices(self, micro_step: int, size: int) -> list[int]:
-        """Examples of a micro-batch: epoch-wise shuffles, each seeded by (seed, epoch)."""
+    def _indices(self, step: int, size: int) -> list[int]:
+        """Examples of a batch: epoch-wise shuffles, each seeded by (seed, epoch)."""
         n, out = len(self.train_data), []
-        for pos in range(micro_step * size, (micro_step + 1) * size):
+        for pos in range(step * size, (step + 1) * size):
             epoch = pos // n
             if epoch not in self._perms:
                 self._perms = {epoch: torch.randperm(n, generator=generator(self.config.seed * 7919 + epoch))}
@@ -196,23 +199,29 @@ class Trainer:
         return out
 
     # ---------------------------------------------------------------- train
-    def train(self, resume: bool = True) -> History:
-        """Run until ``config.steps``; with a checkpoint_dir, resume from its latest checkpoint first."""
+    def train(self, resume: bool = True, until: int | None = None) -> History:
+        """Train to ``config.steps`` (or stop early at step ``until``; calling again continues).
+
+        With a ``checkpoint_dir`` the latest checkpoint there is loaded first, so a
+        run that was interrupted picks up where it stopped.
+        """
         c = self.config
         if resume and c.checkpoint_dir:
             self.load_checkpoint()
-        micro = c.batch_size // c.grad_accum_steps
+        stop = c.steps if until is None else min(until, c.steps)
         bar = tqdm(total=c.steps, initial=self.step, desc="training", disable=not c.progress, leave=True)
         plotter = _LivePlot(self.history) if c.live_plot else None
         start, running, count = time.perf_counter(), 0.0, 0
-        while self.step < c.steps:
+        while self.step < stop:
             self.model.train()
             for g in self.optimizer.param_groups:
                 g["lr"] = g["initial_lr"] * self.lr_factor(self.step)
             torch.manual_seed(c.seed * 1_000_003 + self.step)  # dropout of this step
-            for k in range(c.grad_accum_steps):
-                s = self.step * c.grad_accum_steps + k
-                batch = self.train_data.collate(self._indices(s, micro), generator(c.seed * 1_000_003 + s))
+            # The whole batch (examples and masks) depends only on (seed, step); accumulation
+            # then feeds it in slices, so it changes memory use, not the data.
+            full = self.train_data.collate(self._indices(self.step, c.batch_size), generator(c.seed * 1_000_003 + self.step))
+            for rows in torch.arange(c.batch_size).chunk(c.grad_accum_steps):
+                batch = {k: v[rows] for k, v in full.items()}
                 loss = self.model(**_to(batch, self.device)).loss / c.grad_accum_steps
                 loss.backward()
                 running += loss.item()

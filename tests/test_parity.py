@@ -53,7 +53,7 @@ def test_pretraining_outputs_match(pair, our_attn, their_attn):
     torch.testing.assert_close(a.prediction_logits, b.prediction_logits, atol=ATOL, rtol=0)
     torch.testing.assert_close(a.seq_relationship_logits, b.seq_relationship_logits, atol=ATOL, rtol=0)
     assert len(a.hidden_states) == len(b.hidden_states) == config.num_hidden_layers + 1
-    for x, y in zip(a.hidden_states, b.hidden_states):
+    for x, y in zip(a.hidden_states, b.hidden_states, strict=False):
         torch.testing.assert_close(x, y, atol=ATOL, rtol=0)
 
 
@@ -64,7 +64,7 @@ def test_attention_weights_match(pair):
         a = ours(ids, types, mask, output_attentions=True)
         b = theirs(input_ids=ids, token_type_ids=types, attention_mask=mask, output_attentions=True)
     assert len(a.attentions) == config.num_hidden_layers
-    for x, y in zip(a.attentions, b.attentions):
+    for x, y in zip(a.attentions, b.attentions, strict=False):
         assert x.shape == (3, config.num_attention_heads, 11, 11)
         torch.testing.assert_close(x, y, atol=ATOL, rtol=0)
         # padding keys get exactly zero weight; each row sums to one

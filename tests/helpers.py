@@ -1,0 +1,19 @@
+"""Small shared fixtures' building blocks for the package tests (not a test module)."""
+
+import bertlib
+
+SENTENCES = [
+    "anna lives in oakton and works as a baker .",
+    "every morning she bakes bread in the bakery .",
+    "her cat is called pepper .",
+    "ben lives in riverside and works as a doctor .",
+    "he helps sick people at the hospital .",
+    "his dog is called rex .",
+    "carla plays the violin in the evening .",
+    "she also plays chess with her brother .",
+]
+DOCUMENTS = [SENTENCES[0:3], SENTENCES[3:6], SENTENCES[6:8]]
+
+
+def tiny_tokenizer():
+    return bertlib.train_tokenizer(SENTENCES, vocab_size=400)
