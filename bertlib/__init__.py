@@ -44,7 +44,7 @@ from .training import (
     default_param_groups,
     warmup_linear_decay,
 )
-from .utils import generator, get_device, in_colab, set_seed, versions
+from .utils import generator, get_device, in_colab, set_seed, setup_notebook, versions
 
 __all__ = [
     "BertConfig", "PRESETS", "BertModel", "BertModelOutput", "BertForPreTraining", "BertForPreTrainingOutput",
@@ -53,5 +53,5 @@ __all__ = [
     "BertTokenizer", "train_tokenizer", "SPECIAL_TOKENS", "mask_tokens", "make_nsp_pairs", "SentencePair",
     "PretrainingDataset", "IS_NEXT", "NOT_NEXT", "Trainer", "TrainingConfig", "History", "EncodedDataset",
     "default_param_groups", "warmup_linear_decay", "set_seed", "get_device", "generator", "versions",
-    "in_colab", "checks", "viz",
+    "in_colab", "setup_notebook", "checks", "viz",
 ]

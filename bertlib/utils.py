@@ -9,7 +9,7 @@ import random
 import numpy as np
 import torch
 
-__all__ = ["set_seed", "get_device", "versions", "generator", "in_colab"]
+__all__ = ["set_seed", "get_device", "versions", "generator", "in_colab", "setup_notebook"]
 
 
 def set_seed(seed: int = 0, deterministic: bool = True) -> None:
@@ -80,3 +80,20 @@ def versions() -> dict[str, str]:
         "threads": str(torch.get_num_threads()),
     }
     return out
+
+
+def setup_notebook(seed: int = 0) -> torch.device:
+    """The first cell of every lesson: seed everything, pick the device, prepare widgets.
+
+    In Colab this also turns on the custom widget manager that ipywidgets 8
+    needs there. Returns the device (CUDA, then MPS, then CPU).
+    """
+    set_seed(seed)
+    if in_colab():
+        from google.colab import output
+
+        output.enable_custom_widget_manager()
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"figure.dpi": 110, "axes.spines.top": False, "axes.spines.right": False})
+    return get_device()
