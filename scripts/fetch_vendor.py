@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Fetch the third-party scripts the built book needs into book/_static/vendor/.
+
+The site must work with no network at all, so every script a page loads is
+served from the site itself. We never commit third-party code: this script
+downloads pinned packages from the npm registry with `npm pack` (no
+node_modules, no install scripts), checks each tarball against the sha512
+integrity pinned below, and unpacks only the files the site uses.
+
+    python3 scripts/fetch_vendor.py            # fetch if the pins changed
+    python3 scripts/fetch_vendor.py --force    # fetch again
+
+Who needs what:
+- requirejs: myst-nb's widget pages and bertviz both load require.js.
+- @jupyter-widgets/html-manager: renders ipywidgets from their saved state
+  (version 1.x is the manager for ipywidgets 8).
+- d3 and jquery: bertviz's views ask require.js for them.
+- mathjax: Sphinx's maths renderer on pages that contain equations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from fnmatch import fnmatch
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENDOR = ROOT / "book" / "_static" / "vendor"
+STAMP = VENDOR / "VERSIONS.json"
+
+# name -> (npm spec, sha512 integrity, {pattern in the tarball: destination})
+# Patterns are fnmatch globs relative to the tarball's `package/` folder; a
+# destination ending in "/" receives the path below the pattern's fixed prefix.
+PACKAGES: dict[str, tuple[str, str, dict[str, str]]] = {
+    "requirejs": (
+        "requirejs@2.3.6",  # the version bertviz asks cdnjs for
+        "sha512-ipEzlWQe6RK3jkzikgCupiTbTvm4S0/CAU5GlgptkN5SO6F3u0UD0K18wy6ErDqiCyP4J4YYe1HuAShvsxePLg==",
+        {"require.js": "require.js", "package.json": "package.json"},  # MIT
+    ),
+    "d3": (
+        "d3@5.7.0",  # the version bertviz asks for
+        "sha512-8KEIfx+dFm8PlbJN9PI0suazrZ41QcaAufsKE9PRcqYPWLngHIyWJZX96n6IQKePGgeSu0l7rtlueSSNq8Zc3g==",
+        {"dist/d3.min.js": "d3.min.js", "LICENSE": "LICENSE"},
+    ),
+    "jquery": (
+        # bertviz asks cdnjs for jQuery 2.0.0, which was never published on
+        # npm; 2.2.4 is the last release of the same 2.x line.
+        "jquery@2.2.4",
+        "sha512-lBHj60ezci2u1v2FqnZIraShGgEXq35qCzMv4lITyHGppTnA13rwR0MgwyNJh9TnDs3aXUvd1xjAotfraMHX/Q==",
+        {"dist/jquery.min.js": "jquery.min.js", "LICENSE.txt": "LICENSE.txt"},
+    ),
+    "html-manager": (
+        "@jupyter-widgets/html-manager@1.0.15",
+        "sha512-5thBIV6ymNgmPVOHvzx+gGy8ZSKmSazhtGw4/c4xJDVzRhG9PTeQsRjF3FUTopvFi//SABeNz1yp47bCrJ3CQA==",
+        {
+            "dist/embed-amd.js": "embed-amd.js",
+            # icon fonts of the bundled controls, next to the script
+            "dist/*.woff": "./",
+            "dist/*.woff2": "./",
+            "dist/*.ttf": "./",
+            "dist/*.eot": "./",
+            "dist/*.svg": "./",
+            # BSD-3-Clause (named in package.json; no LICENSE file shipped)
+            "dist/embed.js.LICENSE.txt": "LICENSES.txt",
+            "package.json": "package.json",
+        },
+    ),
+    "mathjax": (
+        "mathjax@3.2.2",
+        "sha512-Bt+SSVU8eBG27zChVewOicYs7Xsdt40qm4+UpHyX7k0/O9NliPc+x77k1/FEsPsjKPZGJvtRZM1vO+geW0OhGw==",
+        {
+            # the combined component Sphinx uses, plus everything it may load
+            # lazily (TeX extensions, fonts, menu, accessibility, speech)
+            "es5/tex-mml-chtml.js": "tex-mml-chtml.js",
+            "es5/input/*": "input/",
+            "es5/output/chtml*": "output/",
+            "es5/ui/*": "ui/",
+            "es5/a11y/*": "a11y/",
+            "es5/sre/*": "sre/",
+            "es5/adaptors/*": "adaptors/",
+            "LICENSE": "LICENSE",
+        },
+    ),
+}
+
+
+def _pins() -> dict[str, str]:
+    return {name: spec for name, (spec, _, _) in PACKAGES.items()}
+
+
+def _sri(path: Path) -> str:
+    digest = hashlib.sha512(path.read_bytes()).digest()
+    return "sha512-" + base64.b64encode(digest).decode()
+
+
+def _dest(member: str, pattern: str, dest: str) -> str | None:
+    """Where a tarball member goes, or None if the pattern does not take it."""
+    if not fnmatch(member, pattern):
+        return None
+    if not dest.endswith("/"):
+        return dest
+    prefix = pattern.split("*", 1)[0].rsplit("/", 1)[0]  # fixed folder part
+    rest = member[len(prefix) :].lstrip("/") if prefix else member
+    return str(Path(dest) / rest) if dest != "./" else rest
+
+
+def fetch(force: bool = False) -> None:
+    if not force and STAMP.is_file() and json.loads(STAMP.read_text()) == _pins():
+        print(f"vendor: up to date ({STAMP.relative_to(ROOT)})")
+        return
+    if shutil.which("npm") is None:
+        sys.exit("vendor: npm is needed to fetch the site's scripts (install Node.js)")
+    if VENDOR.exists():
+        shutil.rmtree(VENDOR)
+    VENDOR.mkdir(parents=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        specs = [spec for spec, _, _ in PACKAGES.values()]
+        out = subprocess.run(
+            ["npm", "pack", "--json", "--pack-destination", tmp, *specs],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=tmp,
+        ).stdout
+        packed = {p["id"]: Path(tmp) / p["filename"] for p in json.loads(out)}
+        for name, (spec, integrity, files) in PACKAGES.items():
+            tarball = packed[spec]
+            if _sri(tarball) != integrity:
+                sys.exit(f"vendor: {spec} does not match its pinned integrity; refusing it")
+            taken = set()
+            with tarfile.open(tarball) as tar:
+                for member in tar.getmembers():
+                    if not member.isfile() or not member.name.startswith("package/"):
+                        continue
+                    rel = member.name[len("package/") :]
+                    for pattern, dest in files.items():
+                        target = _dest(rel, pattern, dest)
+                        if target is None:
+                            continue
+                        path = VENDOR / name / target
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                        path.write_bytes(tar.extractfile(member).read())
+                        taken.add(pattern)
+                        break
+            missing = [p for p in files if p not in taken]
+            if missing:
+                sys.exit(f"vendor: {spec} has no file matching {missing}")
+            print(f"vendor: {spec} -> {(VENDOR / name).relative_to(ROOT)}/")
+    STAMP.write_text(json.dumps(_pins(), indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--force", action="store_true", help="fetch even if up to date")
+    fetch(parser.parse_args().force)
