@@ -120,6 +120,20 @@ def test_lesson_executed_without_error(lesson, site_dir):
     assert errors == [], f"{lesson}: errors in the executed notebook: {errors}"
 
 
+@pytest.mark.parametrize("lesson", toc_lessons())
+def test_answer_key_passes_every_check(lesson, site_dir):
+    """The lessons as written are the answer key: in the build, every exercise check passed."""
+    from bertlib.classroom import is_check
+
+    executed = nbformat.read(BUILD / "jupyter_execute" / f"{lesson}.ipynb", as_version=4)
+    checks = [c for c in executed.cells if c.cell_type == "code" and is_check(c)]
+    assert len(checks) >= 3, f"{lesson} needs at least three exercises with checks"
+    for cell in checks:
+        text = "".join(o.get("data", {}).get("text/plain", "") + o.get("text", "") for o in cell.outputs)
+        assert not any(o.get("output_type") == "error" for o in cell.outputs), cell.source
+        assert "[FAIL]" not in text, f"{lesson}: a check fails on the answer key: {text}"
+
+
 def _makefile_jb_flags() -> list[str]:
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     flags = re.search(r"^JB_FLAGS\s*:?=\s*(.+)$", makefile, re.M)

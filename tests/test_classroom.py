@@ -112,24 +112,18 @@ def test_command_line_writes_table_and_json(tmp_path):
     assert set(rows[0]) == {"notebook", "exercise", "check", "passed", "points", "max_points", "message"}
 
 
-def _lesson_exercises(path):
-    nb = nbformat.read(path, as_version=4)
-    return [c for c in nb.cells if classroom.is_check(c)]
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("lesson", LESSONS, ids=[p.stem for p in LESSONS])
-def test_answer_key_scores_full_marks_and_student_edition_zero(lesson, tmp_path):
-    checks = _lesson_exercises(lesson)
-    assert len(checks) >= 3, f"{lesson.name} needs at least three exercises with checks"
-    key = classroom.grade_notebook(lesson, timeout=900, cwd=str(lesson.parent))
-    assert [r.exercise for r in key] == [classroom._exercise_name(c, 0) for c in checks]
-    assert all(r.passed for r in key), classroom.format_table(key)
+def test_student_edition_scores_zero_with_a_message_for_every_exercise(lesson, tmp_path):
+    # (The answer key's full marks are checked on the book build's executed notebooks,
+    # tests/test_book.py::test_answer_key_passes_every_check, so the lessons run once there.)
+    expected = classroom.list_exercises(lesson)
+    assert len(expected) >= 3, f"{lesson.name} needs at least three exercises with checks"
     (student,) = classroom.make_student_edition(lesson, tmp_path / lesson.name)
     rows = classroom.grade_notebook(student, timeout=900, cwd=str(lesson.parent))
-    assert len(rows) == len(key)
+    assert [r.exercise for r in rows] == [e.grade_id for e in expected]
     assert not any(r.passed for r in rows), classroom.format_table(rows)
-    for r in rows:  # every exercise says what to do, none crashed the run
+    for r in rows:  # every exercise says what to do; nothing crashed the run or timed out
         assert "Not implemented yet" in r.message or "NotImplementedError" in r.message, r
 
 
