@@ -22,28 +22,36 @@ class MatmulCeiling:
     """Preallocated operands for a list of products; :meth:`measure` times them once each.
 
     Args:
-        shapes: (m, k, n, count) tuples; a product that occurs ``count`` times in a
-            step is timed once and weighted by ``count``.
+        shapes: (m, k, n, count, a_transposed, b_transposed) tuples from
+            :func:`benchmarks.flops.gemm_shapes`; a product that occurs ``count`` times
+            in a step is timed once and weighted by ``count``.
         min_seconds: time each product for at least this long (repeating it), so
             that very small products are not dominated by the clock.
+        clock: the timer, ``time.perf_counter`` (wall) or ``time.process_time`` (CPU).
     """
 
-    def __init__(self, shapes: list[tuple[int, int, int, int]], min_seconds: float = 0.02, seed: int = 0):
+    def __init__(self, shapes: list[tuple[int, int, int, int, bool, bool]], min_seconds: float = 0.02, seed: int = 0,
+                 clock=time.perf_counter):
         g = torch.Generator().manual_seed(seed)
-        self.items = [(torch.randn(m, k, generator=g), torch.randn(k, n, generator=g), torch.empty(m, n), count)
-                      for m, k, n, count in shapes]
-        self.min_seconds = min_seconds
+
+        def operand(rows: int, cols: int, transposed: bool) -> torch.Tensor:
+            # A transposed view, as autograd passes weights and gradients to the kernels.
+            return torch.randn(cols, rows, generator=g).t() if transposed else torch.randn(rows, cols, generator=g)
+
+        self.items = [(operand(m, k, ta), operand(k, n, tb), torch.empty(m, n), count)
+                      for m, k, n, count, ta, tb in shapes]
+        self.min_seconds, self.clock = min_seconds, clock
 
     def measure(self) -> float:
         """One measurement of the ceiling, in GFLOP/s (total FLOPs / total time of the step's products)."""
         flops = seconds = 0.0
         for a, b, out, count in self.items:
             torch.mm(a, b, out=out)  # warm the caches and the kernel choice
-            reps, t0 = 0, time.perf_counter()
+            reps, t0 = 0, self.clock()
             while True:
                 torch.mm(a, b, out=out)
                 reps += 1
-                elapsed = time.perf_counter() - t0
+                elapsed = self.clock() - t0
                 if elapsed >= self.min_seconds:
                     break
             flops += count * 2.0 * a.size(0) * a.size(1) * b.size(1)

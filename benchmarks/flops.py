@@ -53,19 +53,22 @@ def train_flops(config: BertConfig, batch_size: int, seq_len: int, n_predicted: 
     return 3.0 * sum(forward_flops(config, batch_size, seq_len, n_predicted).values())
 
 
-def gemm_shapes(config: BertConfig, rows: int) -> list[tuple[int, int, int, int]]:
-    """The matrix products of the encoder's linear layers in one training step.
+def gemm_shapes(config: BertConfig, rows: int) -> list[tuple[int, int, int, int, bool, bool]]:
+    """The matrix products of the encoder's linear layers in one training step, as PyTorch runs them.
 
-    For a layer y = x Wᵀ with x (rows, k) and W (n, k), the forward product is
-    (rows, k) @ (k, n); backward adds dx = dy W, (rows, n) @ (n, k), and
-    dW = dyᵀ x, (n, rows) @ (rows, k).
+    For a layer y = x Wᵀ with x (rows, k) and the weight W stored as (n, k), the
+    forward product is x @ Wᵀ, (rows, k) @ (k, n), with Wᵀ a transposed view;
+    backward adds dx = dy @ W, (rows, n) @ (n, k), and dW = dyᵀ @ x,
+    (n, rows) @ (rows, k), with dyᵀ a transposed view.
 
     Returns:
-        (m, k, n, count): an (m, k) @ (k, n) product that occurs ``count`` times.
+        (m, k, n, count, a_transposed, b_transposed): an (m, k) @ (k, n) product that
+        occurs ``count`` times, and whether each operand is a transposed view.
     """
     H, inter, L = config.hidden_size, config.intermediate_size, config.num_hidden_layers
     layers = [(H, H, 4 * L), (H, inter, L), (inter, H, L)]  # (in, out, how many such layers)
     shapes = []
     for k, n, count in layers:
-        shapes += [(rows, k, n, count), (rows, n, k, count), (n, rows, k, count)]
+        shapes += [(rows, k, n, count, False, True), (rows, n, k, count, False, False),
+                   (n, rows, k, count, True, False)]
     return shapes

@@ -13,8 +13,8 @@ per variant keeps one variant's freed-but-cached memory out of another's
 numbers. Where ``clear_refs`` is not available, ``ru_maxrss`` is used instead
 (an upper bound: it includes the peak of building the model).
 
-Run one measurement with ``python -m benchmarks.memory SETUP VARIANT``; it
-prints one JSON line.
+Run one measurement with ``python -m benchmarks.memory SETUP VARIANT [STEPS THREADS]``;
+it prints one JSON line.
 """
 
 from __future__ import annotations
@@ -48,14 +48,14 @@ def _reset_peak() -> bool:
         return False
 
 
-def measure_here(setup_name: str, variant_name: str, steps: int = 3) -> dict[str, Any]:
+def measure_here(setup_name: str, variant_name: str, steps: int = 3, threads: int = 2) -> dict[str, Any]:
     """Measure in this process (meaningful only in a fresh one: see the module docstring)."""
     import torch
 
     from .setups import SETUPS, make_batches
     from .training import VARIANTS, build_model, make_optimizer, train_step
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     setup, variant = SETUPS[setup_name], VARIANTS[variant_name]
     torch.manual_seed(0)
     config = setup.config()
@@ -85,10 +85,11 @@ def _init_state(config):
     return bertlib.BertForPreTraining(config).state_dict()
 
 
-def measure_in_subprocess(setup_name: str, variant_name: str, steps: int = 3, timeout: float = 600) -> dict[str, Any]:
+def measure_in_subprocess(setup_name: str, variant_name: str, steps: int = 3, threads: int = 2,
+                          timeout: float = 600) -> dict[str, Any]:
     """Run :func:`measure_here` in a fresh Python process and return its result."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    out = subprocess.run([sys.executable, "-m", "benchmarks.memory", setup_name, variant_name, str(steps)],
+    out = subprocess.run([sys.executable, "-m", "benchmarks.memory", setup_name, variant_name, str(steps), str(threads)],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"memory worker failed for {setup_name}/{variant_name}:\n{out.stderr[-2000:]}")
@@ -98,4 +99,5 @@ def measure_in_subprocess(setup_name: str, variant_name: str, steps: int = 3, ti
 if __name__ == "__main__":
     setup_arg, variant_arg = sys.argv[1], sys.argv[2]
     steps_arg = int(sys.argv[3]) if len(sys.argv) > 3 else 3
-    sys.stdout.write(json.dumps(measure_here(setup_arg, variant_arg, steps_arg)) + "\n")
+    threads_arg = int(sys.argv[4]) if len(sys.argv) > 4 else 2
+    sys.stdout.write(json.dumps(measure_here(setup_arg, variant_arg, steps_arg, threads_arg)) + "\n")

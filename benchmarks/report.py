@@ -16,15 +16,18 @@ __all__ = ["markdown_tables", "save_figure", "table"]
 SHORT = {"transformers eager": "HF eager", "transformers sdpa": "HF sdpa"}
 
 
-def table(header: list[str], rows: list[list[str]]) -> str:
-    """A Markdown table (pipes aligned, so it also reads well as plain text)."""
+def table(header: list[str], rows: list[list[str]], labels: int = 1) -> str:
+    """A Markdown table (pipes aligned, so it also reads well as plain text).
+
+    The first ``labels`` columns are left-aligned text, the others right-aligned numbers.
+    """
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
 
     def line(cells):
-        return "| " + " | ".join(str(c).rjust(w) if i else str(c).ljust(w)
+        return "| " + " | ".join(str(c).rjust(w) if i >= labels else str(c).ljust(w)
                                  for i, (c, w) in enumerate(zip(cells, widths, strict=True))) + " |"
 
-    sep = "|" + "|".join("-" * (w + 1) + (":" if i else "-") for i, w in enumerate(widths)) + "|"
+    sep = "|" + "|".join("-" * (w + 1) + (":" if i >= labels else "-") for i, w in enumerate(widths)) + "|"
     return "\n".join([line(header), sep, *(line(r) for r in rows)])
 
 
@@ -45,7 +48,7 @@ def training_table(results: dict[str, Any]) -> str:
             f"{v['transformers sdpa']['fraction_of_ceiling']:.0%}",
         ])
     return table(["setup", "B x T", "bertlib tok/s", "HF eager tok/s", "HF sdpa tok/s", "vs eager", "vs sdpa",
-                  "ceiling GFLOP/s", "bertlib of ceiling", "HF sdpa of ceiling"], rows)
+                  "ceiling GFLOP/s", "bertlib of ceiling", "HF sdpa of ceiling"], rows, labels=2)
 
 
 def ablation_table(results: dict[str, Any]) -> str:
@@ -81,7 +84,7 @@ def inference_table(results: dict[str, Any]) -> str:
                      "x".join(map(str, r["batch_shape"])), _k(thr["bertlib"]), _k(thr["transformers eager"]),
                      _k(thr["transformers sdpa"])])
     return table(["setup", "tokens", "bertlib + attn ms", "HF eager + attn ms", "bertlib no attn ms", "batch",
-                  "bertlib tok/s", "HF eager tok/s", "HF sdpa tok/s"], rows)
+                  "bertlib tok/s", "HF eager tok/s", "HF sdpa tok/s"], rows, labels=1)
 
 
 def memory_table(results: dict[str, Any]) -> str:
@@ -89,7 +92,7 @@ def memory_table(results: dict[str, Any]) -> str:
              f"{m['rss_before_mb']:.0f}", f"{m['step_mb']:.0f}", f"{m['peak_rss_mb']:.0f}"]
             for m in results["memory"]]
     return table(["setup", "variant", "batch", "parameters MB", "RSS before MB", "step adds MB", "peak RSS MB"],
-                 rows)
+                 rows, labels=3)
 
 
 def book_table(results: dict[str, Any]) -> str:

@@ -36,7 +36,7 @@ from .training import MAIN_VARIANTS, VARIANTS, bench_training, paired_ratio
 __all__ = ["main", "run_suite", "machine"]
 
 ROOT = Path(__file__).resolve().parent.parent
-THREADS = 2  # fixed, so that runs on different machines compare like with like
+THREADS = 2  # fixed by default, so that runs on different machines compare like with like
 TITLES = {"training": "Training step throughput (forward + backward + AdamW)",
           "ablations": "What each choice is worth (bertlib variants, speed relative to bertlib)",
           "flops": "Where the FLOPs go", "inference": "Inference", "memory": "Peak memory of a training step",
@@ -75,13 +75,14 @@ def _load() -> list[float] | None:
 
 
 def run_suite(setups: list[str], repeats: int, batches: int, ablations: bool, memory: bool,
-              inference: bool, book: bool, log=print) -> dict[str, Any]:
+              inference: bool, book: bool, min_seconds: float = 0.2, threads: int = THREADS,
+              log=print) -> dict[str, Any]:
     """Run the benchmarks and return every number (the content of results.json)."""
-    torch.set_num_threads(THREADS)
+    torch.set_num_threads(threads)
     t0 = time.perf_counter()
     results: dict[str, Any] = {"date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
                                "machine": machine(), "load_average_start": _load(),
-                               "settings": {"repeats": repeats, "batches_per_repeat": batches, "threads": THREADS}}
+                               "settings": {"repeats": repeats, "batches_per_repeat": batches, "threads": threads}}
     results["peak_gflops_1024"] = peak_gflops()
     variants = list(VARIANTS) if ablations else list(MAIN_VARIANTS)
     results["training"], results["flops"] = [], {}
@@ -89,7 +90,7 @@ def run_suite(setups: list[str], repeats: int, batches: int, ablations: bool, me
         setup = SETUPS[name]
         # The large setup is ~10x the work per step: fewer batches per round keep it affordable.
         r = bench_training(setup, variants, repeats=repeats, batches_per_repeat=batches if name != "large" else 1,
-                           progress=lambda msg: log(f"  {msg}", end="\r"))
+                           ceiling_seconds=min_seconds / 10, progress=lambda msg: log(f"  {msg}", end="\r"))
         r["ratios"] = {f"bertlib / {hf}": paired_ratio(r, "bertlib", hf) for hf in MAIN_VARIANTS[1:]}
         results["training"].append(r)
         b = make_batches(setup, 1)[0]
@@ -107,13 +108,14 @@ def run_suite(setups: list[str], repeats: int, batches: int, ablations: bool, me
     if inference:
         for name in [s for s in setups if s != "large"] + (["minilm"] if "large" in setups else []):
             log(f"  inference {name}", end="\r")
-            results["inference"].append(bench_inference(SETUPS[name], repeats=max(3, repeats // 2)))
+            results["inference"].append(bench_inference(SETUPS[name], repeats=max(3, repeats // 2),
+                                                        min_seconds=min_seconds))
     results["memory"] = []
     if memory:
         for name in setups:
             for variant in ("bertlib", "bertlib, head at every position", "transformers sdpa"):
                 log(f"  memory {name} {variant}" + " " * 10, end="\r")
-                results["memory"].append(measure_in_subprocess(name, variant))
+                results["memory"].append(measure_in_subprocess(name, variant, threads=threads))
     results["book"] = {"lessons": lesson_times(ROOT), "cold_build": None}
     if book:
         log("  cold build of the book (executes every lesson)...", end="\r")
@@ -165,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-ablations", action="store_true", help="only bertlib and the two transformers paths")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     p.add_argument("--no-inference", action="store_true", help="skip latency and inference throughput")
+    p.add_argument("--threads", type=int, default=THREADS, help="torch threads (default 2)")
+    p.add_argument("--min-seconds", type=float, default=0.2, help="timing window of each inference sample")
     p.add_argument("--book", action="store_true", help="also time a cold build of the whole book (slow)")
     p.add_argument("--no-write", action="store_true", help="print only; leave the results files alone")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks", help="folder of results.json / results.md")
@@ -178,10 +182,13 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"unknown setups {unknown}; choose from {list(SETUPS)}")
 
     def log(msg: str, end: str = "\n") -> None:
-        print(msg, end=end, file=sys.stderr, flush=True)
+        # Progress lines ("\r") only on a terminal; a captured log keeps the summaries.
+        if end == "\n" or sys.stderr.isatty():
+            print(msg, end=end, file=sys.stderr, flush=True)
 
     results = run_suite(setups, a.repeats, a.batches, ablations=not a.no_ablations, memory=not a.no_memory,
-                        inference=not a.no_inference, book=a.book, log=log)
+                        inference=not a.no_inference, book=a.book, min_seconds=a.min_seconds,
+                        threads=a.threads, log=log)
     command = "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:])
     results["command"] = command.strip()
     for key, text in markdown_tables(results).items():

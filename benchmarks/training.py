@@ -93,7 +93,7 @@ def _step_flops(config: BertConfig, batch: dict[str, torch.Tensor], variant: Var
 
 
 def bench_training(setup: Setup, variants: list[str], repeats: int = 7, batches_per_repeat: int = 4,
-                   seed: int = 0, progress: Any = None) -> dict[str, Any]:
+                   seed: int = 0, ceiling_seconds: float = 0.02, progress: Any = None) -> dict[str, Any]:
     """Time every variant interleaved on the same batches; medians over ``repeats`` rounds.
 
     Args:
@@ -101,6 +101,7 @@ def bench_training(setup: Setup, variants: list[str], repeats: int = 7, batches_
         variants: keys of :data:`VARIANTS`.
         repeats: rounds; each round runs every variant (rotating order) and the ceiling.
         batches_per_repeat: steps per variant per round (the same batches each round).
+        ceiling_seconds: how long each of the ceiling's products is timed per round.
         progress: optional callable taking a string, told what runs.
 
     Returns:
@@ -120,7 +121,7 @@ def bench_training(setup: Setup, variants: list[str], repeats: int = 7, batches_
         opt = make_optimizer(model, v)
         train_step(model, opt, batches[0], v)  # warm-up: allocates AdamW's state, picks kernels
         runners[name] = (v, model, opt, sum(_step_flops(config, b, v) for b in batches))
-    ceiling = MatmulCeiling(gemm_shapes(config, rows))
+    ceiling = MatmulCeiling(gemm_shapes(config, rows), min_seconds=ceiling_seconds)
     samples: dict[str, list[float]] = {name: [] for name in variants}
     ceilings = []
     for r in range(repeats):

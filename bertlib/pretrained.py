@@ -29,7 +29,7 @@ from .config import BertConfig
 from .data import Corpus, load_corpus
 from .heads import BertForPreTraining
 from .model import BertModel
-from .pretraining import PretrainingDataset, make_nsp_pairs
+from .pretraining import PretrainingDataset, SentencePair, make_nsp_pairs
 from .tokenization import BertTokenizer, train_tokenizer
 from .training import History, Trainer, TrainingConfig
 
@@ -88,10 +88,10 @@ class SmallBertRecipe:
     vocab_size: int = 1000  # WordPiece vocabulary, special tokens included
     preset: str = "mini"  # BertConfig preset (L2/H128 on a CPU)
     max_length: int = 64  # tokens per sentence pair, [CLS] and [SEP]s included
-    steps: int = 600  # optimizer updates
+    steps: int = 1500  # optimizer updates
     batch_size: int = 32  # sentence pairs per update
     lr: float = 1e-3  # peak learning rate
-    warmup_steps: int = 60  # linear warmup, then linear decay to 0
+    warmup_steps: int = 100  # linear warmup, then linear decay to 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -113,8 +113,9 @@ class SmallBertData:
     tokenizer: BertTokenizer
     train: PretrainingDataset
     held_out: PretrainingDataset
-    corpus: Corpus
-    fingerprint: str  # sha256 of the corpus text: the cache notices a changed corpus generator
+    train_pairs: list[SentencePair]  # the text behind ``train``: (sentence A, sentence B, IsNext/NotNext)
+    held_out_pairs: list[SentencePair]
+    corpus: Corpus  # the whole corpus, before the split
 
 
 def small_bert_data(recipe: SmallBertRecipe = SMALL_BERT_RECIPE) -> SmallBertData:
@@ -125,8 +126,8 @@ def small_bert_data(recipe: SmallBertRecipe = SMALL_BERT_RECIPE) -> SmallBertDat
     train_pairs = make_nsp_pairs(train.documents, seed=recipe.seed)
     held_pairs = make_nsp_pairs(held_out.documents, seed=recipe.seed + 1)
     return SmallBertData(tokenizer, PretrainingDataset(train_pairs, tokenizer, max_length=recipe.max_length),
-                         PretrainingDataset(held_pairs, tokenizer, max_length=recipe.max_length), corpus,
-                         _fingerprint(corpus))
+                         PretrainingDataset(held_pairs, tokenizer, max_length=recipe.max_length),
+                         train_pairs, held_pairs, corpus)
 
 
 def _fingerprint(corpus: Corpus) -> str:

@@ -186,10 +186,11 @@ class Trainer:
                              f"({self.world}) times grad_accum_steps ({self.config.grad_accum_steps}).")
         self.model = model.to(self.device)
         # DDP broadcasts rank 0's weights, then all-reduces (averages) gradients in backward.
-        # static_graph: the same parameters are used every step, and unused ones (the NSP
-        # head in MLM-only training) are found once instead of failing the reduction.
-        self._train_model = model if self.world == 1 else DistributedDataParallel(
-            self.model, device_ids=[self.device] if self.device.type == "cuda" else None, static_graph=True)
+        # find_unused_parameters: a head the loss does not use (NSP in MLM-only training)
+        # is reduced as zero instead of leaving the reduction waiting for it.
+        self._train_model = _LossOnly(self.model) if self.world == 1 else DistributedDataParallel(
+            _LossOnly(self.model), device_ids=[self.device] if self.device.type == "cuda" else None,
+            find_unused_parameters=True)
         self.train_data, self.eval_data, self.tokenizer = train_data, eval_data, tokenizer
         if len(train_data) == 0:
             raise ValueError("train_data is empty.")
@@ -251,7 +252,7 @@ class Trainer:
                 # Gradients are all-reduced once per update, after the last micro-batch.
                 sync = self.world == 1 or i == c.grad_accum_steps - 1
                 with contextlib.nullcontext() if sync else self._train_model.no_sync():
-                    loss = self._train_model(**_to(batch, self.device)).loss / c.grad_accum_steps
+                    loss = self._train_model(**_to(batch, self.device)) / c.grad_accum_steps
                     loss.backward()
                 running += loss.item()
             if c.max_grad_norm:
@@ -355,6 +356,17 @@ class Trainer:
         h = state["history"]
         self.history = History(train=h["train"], eval=h["eval"], seconds=h["seconds"])
         return True
+
+
+class _LossOnly(nn.Module):
+    """Returns the bare loss tensor: DDP must see the output tensor, not inside our output dataclass."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, **batch: torch.Tensor) -> torch.Tensor:
+        return self.model(**batch).loss
 
 
 def _distributed() -> bool:

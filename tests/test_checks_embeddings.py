@@ -18,7 +18,9 @@ def stub(*args):
 def test_one_hot_lookup_check():
     good = checks.check_one_hot_lookup(lambda ids, w: F.one_hot(ids, w.size(0)).float() @ w)
     assert good.passed
-    assert checks.check_one_hot_lookup(lambda ids, w: w[ids]).passed  # the lookup itself is the same thing
+    assert checks.check_one_hot_lookup(
+        lambda ids, w: w[ids]
+    ).passed  # the lookup itself is the same thing
     assert "Not implemented" in checks.check_one_hot_lookup(stub).message
     r = checks.check_one_hot_lookup(lambda ids, w: F.one_hot(ids).float() @ w)
     assert not r and "num_classes=weight.size(0)" in r.message
@@ -49,8 +51,13 @@ def test_sinusoidal_check():
     assert not checks.check_sinusoidal_encoding(stub)
     r = checks.check_sinusoidal_encoding(even_only)
     assert not r and "odd dim" in r.message
-    r = checks.check_sinusoidal_encoding(lambda n, d: sinusoidal_encoding(n, d)[:, [i ^ 1 for i in range(d)]]
-                                         if d % 2 == 0 else sinusoidal_encoding(n, d))
+    r = checks.check_sinusoidal_encoding(
+        lambda n, d: (
+            sinusoidal_encoding(n, d)[:, [i ^ 1 for i in range(d)]]
+            if d % 2 == 0
+            else sinusoidal_encoding(n, d)
+        )
+    )
     assert not r and "swapped" in r.message
 
     def slow_freq(n, d):
@@ -58,6 +65,7 @@ def test_sinusoidal_check():
         pe = torch.zeros(n, d)
         pe[:, 0::2], pe[:, 1::2] = torch.sin(angle), torch.cos(angle[:, : d // 2])
         return pe
+
     r = checks.check_sinusoidal_encoding(slow_freq)
     assert not r and "2i / dim" in r.message
 
@@ -73,23 +81,35 @@ def test_sgns_loss_check():
     assert not checks.check_sgns_loss(stub)
     r = checks.check_sgns_loss(lambda c, p, n: reference_loss(c, p, n) * c.size(0))
     assert not r and "summed over the batch" in r.message
-    r = checks.check_sgns_loss(lambda c, p, n: -(F.logsigmoid((c * p).sum(-1))
-                                                 + F.logsigmoid(torch.einsum("bd,bkd->bk", c, n)).sum(-1)).mean())
+    r = checks.check_sgns_loss(
+        lambda c, p, n: (
+            -(
+                F.logsigmoid((c * p).sum(-1))
+                + F.logsigmoid(torch.einsum("bd,bkd->bk", c, n)).sum(-1)
+            ).mean()
+        )
+    )
     assert not r and "minus sign" in r.message
     r = checks.check_sgns_loss(lambda c, p, n: -(F.logsigmoid((c * p).sum(-1))))
     assert not r and "scalar" in r.message
 
 
 def test_cosine_check():
-    good = checks.check_cosine_matrix(lambda a, b: F.normalize(a, dim=-1) @ F.normalize(b, dim=-1).T)
+    good = checks.check_cosine_matrix(
+        lambda a, b: F.normalize(a, dim=-1) @ F.normalize(b, dim=-1).T
+    )
     assert good.passed
-    assert checks.check_cosine_matrix(lambda a, b: F.cosine_similarity(a[:, None], b[None], dim=-1)).passed
+    assert checks.check_cosine_matrix(
+        lambda a, b: F.cosine_similarity(a[:, None], b[None], dim=-1)
+    ).passed
     assert not checks.check_cosine_matrix(stub)
     r = checks.check_cosine_matrix(lambda a, b: a @ b.T)
     assert not r and "own length" in r.message
     r = checks.check_cosine_matrix(lambda a, b: F.normalize(a, dim=0) @ F.normalize(b, dim=0).T)
     assert not r and "largest difference" in r.message
-    r = checks.check_cosine_matrix(lambda a, b: (a / a.norm(dim=-1, keepdim=True)) @ (b / b.norm(dim=-1, keepdim=True)).T)
+    r = checks.check_cosine_matrix(
+        lambda a, b: (a / a.norm(dim=-1, keepdim=True)) @ (b / b.norm(dim=-1, keepdim=True)).T
+    )
     assert not r and "zero vector" in r.message
 
 
@@ -105,8 +125,12 @@ class GoodEntities(BertEmbeddings):
         if entity_ids is None:
             entity_ids = torch.zeros_like(input_ids)
         T = input_ids.size(1)
-        x = (self.word_embeddings(input_ids) + self.token_type_embeddings(token_type_ids)
-             + self.position_embeddings(self.position_ids[:, :T]) + self.entity_embeddings(entity_ids))
+        x = (
+            self.word_embeddings(input_ids)
+            + self.token_type_embeddings(token_type_ids)
+            + self.position_embeddings(self.position_ids[:, :T])
+            + self.entity_embeddings(entity_ids)
+        )
         return self.dropout(self.LayerNorm(x))
 
 

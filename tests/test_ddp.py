@@ -108,7 +108,7 @@ def test_mlm_only_training_leaves_the_nsp_head_unused_without_error(tmp_path):
 
 
 def test_batch_must_split_evenly_over_ranks():
-    with pytest.raises(ValueError, match="number of processes"):
+    with pytest.raises(mp.ProcessRaisedException, match="must be divisible by the number of processes"):
         mp.spawn(_bad_batch, args=(_free_port(),), nprocs=2, join=True)
 
 

@@ -4,7 +4,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bertlib.word2vec import SkipGram, Word2Vec, sgns_loss, skipgram_pairs, tokenize_words, train_skipgram
+from bertlib.word2vec import (
+    SkipGram,
+    Word2Vec,
+    sgns_loss,
+    skipgram_pairs,
+    tokenize_words,
+    train_skipgram,
+)
 
 # A tiny corpus with two clear groups: instruments follow "plays the", foods follow "eats".
 _CORPUS = [
@@ -15,16 +22,31 @@ _CORPUS = [
 
 
 def test_tokenize_words_drops_punctuation_and_lowercases():
-    assert tokenize_words("Anna plays the Piano, then eats.") == ["anna", "plays", "the", "piano", "then", "eats"]
+    assert tokenize_words("Anna plays the Piano, then eats.") == [
+        "anna",
+        "plays",
+        "the",
+        "piano",
+        "then",
+        "eats",
+    ]
 
 
 def test_sgns_loss_matches_the_formula():
     g = torch.Generator().manual_seed(0)
-    c, p, n = torch.randn(3, 4, generator=g), torch.randn(3, 4, generator=g), torch.randn(3, 2, 4, generator=g)
-    by_hand = sum(
-        -torch.log(torch.sigmoid(p[b] @ c[b])) - sum(torch.log(torch.sigmoid(-n[b, k] @ c[b])) for k in range(2))
-        for b in range(3)
-    ) / 3
+    c, p, n = (
+        torch.randn(3, 4, generator=g),
+        torch.randn(3, 4, generator=g),
+        torch.randn(3, 2, 4, generator=g),
+    )
+    by_hand = (
+        sum(
+            -torch.log(torch.sigmoid(p[b] @ c[b]))
+            - sum(torch.log(torch.sigmoid(-n[b, k] @ c[b])) for k in range(2))
+            for b in range(3)
+        )
+        / 3
+    )
     torch.testing.assert_close(sgns_loss(c, p, n), by_hand)
 
 
@@ -38,7 +60,14 @@ def test_sgns_loss_is_low_for_aligned_pairs_and_opposed_noise():
 def test_skipgram_pairs_stay_inside_sentences():
     centres, contexts = skipgram_pairs([[1, 2, 3], [4, 5]], window=1)
     pairs = sorted(zip(centres.tolist(), contexts.tolist(), strict=True))
-    assert pairs == [(1, 2), (2, 1), (2, 3), (3, 2), (4, 5), (5, 4)]  # no (3, 4): different sentences
+    assert pairs == [
+        (1, 2),
+        (2, 1),
+        (2, 3),
+        (3, 2),
+        (4, 5),
+        (5, 4),
+    ]  # no (3, 4): different sentences
     c2, _ = skipgram_pairs([[1, 2, 3]], window=5)
     assert len(c2) == 6
 
@@ -47,11 +76,15 @@ def test_skipgram_module_starts_with_zero_context_vectors():
     model = SkipGram(10, 4, seed=1)
     assert model.context.weight.abs().max() == 0 and model.centre.weight.abs().max() <= 0.5 / 4
     loss = model(torch.tensor([1, 2]), torch.tensor([3, 4]), torch.tensor([[5, 6], [7, 8]]))
-    torch.testing.assert_close(loss, torch.tensor(3 * 0.6931), atol=1e-3, rtol=0)  # σ(0) = 1/2 everywhere
+    torch.testing.assert_close(
+        loss, torch.tensor(3 * 0.6931), atol=1e-3, rtol=0
+    )  # σ(0) = 1/2 everywhere
 
 
 def test_training_is_deterministic_and_learns_groups():
-    kwargs = dict(dim=8, window=1, epochs=40, batch_size=1024, lr=0.1, min_count=1, subsample=0, seed=3)
+    kwargs = dict(
+        dim=8, window=1, epochs=40, batch_size=1024, lr=0.1, min_count=1, subsample=0, seed=3
+    )
     a, b = train_skipgram(_CORPUS, **kwargs), train_skipgram(_CORPUS, **kwargs)
     torch.testing.assert_close(a.vectors, b.vectors, atol=0, rtol=0)
     assert a.losses[-1] < a.losses[0] / 2

@@ -12,8 +12,14 @@ from ..utils import generator
 from ..word2vec import sgns_loss
 from .core import CheckFailure, compare, exercise
 
-__all__ = ["check_one_hot_lookup", "check_sinusoidal_encoding", "check_sgns_loss", "check_cosine_matrix",
-           "check_entity_embeddings", "sinusoidal_encoding"]
+__all__ = [
+    "check_one_hot_lookup",
+    "check_sinusoidal_encoding",
+    "check_sgns_loss",
+    "check_cosine_matrix",
+    "check_entity_embeddings",
+    "sinusoidal_encoding",
+]
 
 
 def sinusoidal_encoding(n_positions: int, dim: int) -> torch.Tensor:
@@ -44,19 +50,33 @@ def check_one_hot_lookup(fn) -> str:
         except NotImplementedError:  # a subclass of RuntimeError: leave it to run_check
             raise
         except RuntimeError as e:
-            raise CheckFailure(f"Your code raised RuntimeError for {case}: {e}. Hint: one_hot needs "
-                               f"num_classes=weight.size(0); by default it uses ids.max() + 1, which is too "
-                               f"small when the last words are not in the batch.") from None
-        compare("rows", got, weight[ids].detach(), case=case,
-                hint="one_hot(ids, V) has shape (..., V); multiply it by weight (V, D), not by weight.T, "
-                     "and convert it to float first.")
+            raise CheckFailure(
+                f"Your code raised RuntimeError for {case}: {e}. Hint: one_hot needs "
+                f"num_classes=weight.size(0); by default it uses ids.max() + 1, which is too "
+                f"small when the last words are not in the batch."
+            ) from None
+        compare(
+            "rows",
+            got,
+            weight[ids].detach(),
+            case=case,
+            hint="one_hot(ids, V) has shape (..., V); multiply it by weight (V, D), not by weight.T, "
+            "and convert it to float first.",
+        )
         if not got.requires_grad:
-            raise CheckFailure("The result does not depend on weight through autograd: keep the computation "
-                               "differentiable (no .detach(), no torch.no_grad()), so training can update the rows.")
+            raise CheckFailure(
+                "The result does not depend on weight through autograd: keep the computation "
+                "differentiable (no .detach(), no torch.no_grad()), so training can update the rows."
+            )
         got.sum().backward()
         counts = torch.bincount(ids.flatten(), minlength=V).float()[:, None].expand(V, D)
-        compare("weight.grad", weight.grad, counts, case=case,
-                hint="Each row's gradient should count how often its id occurs.")
+        compare(
+            "weight.grad",
+            weight.grad,
+            counts,
+            case=case,
+            hint="Each row's gradient should count how often its id occurs.",
+        )
     return "A one-hot vector picks out one row: the embedding layer is a lookup."
 
 
@@ -71,22 +91,37 @@ def check_sinusoidal_encoding(fn) -> str:
         except NotImplementedError:
             raise
         except RuntimeError as e:
-            raise CheckFailure(f"Your code raised RuntimeError for {case}: {e}. Hint: with an odd dim there are "
-                               f"(dim + 1) // 2 sine columns but only dim // 2 cosine columns.") from None
+            raise CheckFailure(
+                f"Your code raised RuntimeError for {case}: {e}. Hint: with an odd dim there are "
+                f"(dim + 1) // 2 sine columns but only dim // 2 cosine columns."
+            ) from None
         if isinstance(got, torch.Tensor) and got.shape == want.shape and d > 1:
             got = got.float()
             swapped = torch.zeros_like(want)
             if d % 2 == 0:  # sines where the cosines belong, and back
                 swapped[:, 0::2], swapped[:, 1::2] = want[:, 1::2], want[:, 0::2]
             if d % 2 == 0 and torch.allclose(got, swapped, atol=1e-5):
-                raise CheckFailure(f"({case}) sine and cosine are swapped: even columns 0, 2, 4, ... hold the "
-                                   f"sines, odd columns the cosines.")
-            slow = torch.arange(n, dtype=torch.float32)[:, None] / 10000 ** (torch.arange((d + 1) // 2) / d)
-            if torch.allclose(got[:, 0::2], torch.sin(slow), atol=1e-5) and not torch.allclose(got, want, atol=1e-5):
-                raise CheckFailure(f"({case}) the frequencies are off: the exponent is 2i / dim for the column "
-                                   f"pair (2i, 2i + 1), i.e. torch.arange(0, dim, 2) / dim, not i / dim.")
-        compare("encoding", got, want, case=case,
-                hint="PE[p, 2i] = sin(p / 10000^(2i/dim)), PE[p, 2i+1] = cos(p / 10000^(2i/dim)).")
+                raise CheckFailure(
+                    f"({case}) sine and cosine are swapped: even columns 0, 2, 4, ... hold the "
+                    f"sines, odd columns the cosines."
+                )
+            slow = torch.arange(n, dtype=torch.float32)[:, None] / 10000 ** (
+                torch.arange((d + 1) // 2) / d
+            )
+            if torch.allclose(got[:, 0::2], torch.sin(slow), atol=1e-5) and not torch.allclose(
+                got, want, atol=1e-5
+            ):
+                raise CheckFailure(
+                    f"({case}) the frequencies are off: the exponent is 2i / dim for the column "
+                    f"pair (2i, 2i + 1), i.e. torch.arange(0, dim, 2) / dim, not i / dim."
+                )
+        compare(
+            "encoding",
+            got,
+            want,
+            case=case,
+            hint="PE[p, 2i] = sin(p / 10000^(2i/dim)), PE[p, 2i+1] = cos(p / 10000^(2i/dim)).",
+        )
     return "Every position gets its own pattern of waves, all within [-1, 1]."
 
 
@@ -100,19 +135,36 @@ def check_sgns_loss(fn) -> str:
         got = fn(c, p, n)
         case = f"B={B}, K={K}, D={D}"
         if isinstance(got, torch.Tensor) and got.dim() > 0:
-            raise CheckFailure(f"({case}) the loss has shape {tuple(got.shape)}: return a scalar, the mean of "
-                               f"the per-pair losses over the batch.")
+            raise CheckFailure(
+                f"({case}) the loss has shape {tuple(got.shape)}: return a scalar, the mean of "
+                f"the per-pair losses over the batch."
+            )
         if isinstance(got, torch.Tensor) and B > 1:
-            per_pair = -(F.logsigmoid((c * p).sum(-1)) + F.logsigmoid(-(n @ c[:, :, None]).squeeze(-1)).sum(-1))
+            per_pair = -(
+                F.logsigmoid((c * p).sum(-1))
+                + F.logsigmoid(-(n @ c[:, :, None]).squeeze(-1)).sum(-1)
+            )
             if torch.allclose(got, per_pair.sum(), atol=1e-5):
-                raise CheckFailure(f"({case}) you summed over the batch: take the mean over the B pairs.")
-            no_minus = -(F.logsigmoid((c * p).sum(-1)) + F.logsigmoid((n @ c[:, :, None]).squeeze(-1)).sum(-1))
+                raise CheckFailure(
+                    f"({case}) you summed over the batch: take the mean over the B pairs."
+                )
+            no_minus = -(
+                F.logsigmoid((c * p).sum(-1))
+                + F.logsigmoid((n @ c[:, :, None]).squeeze(-1)).sum(-1)
+            )
             if torch.allclose(got, no_minus.mean(), atol=1e-5):
-                raise CheckFailure(f"({case}) the negatives should score low: use log σ(-u_k·v) for them, "
-                                   f"with the minus sign inside the sigmoid.")
-        compare("loss", got, want, case=case,
-                hint="loss = -[log σ(u_o·v) + Σ_k log σ(-u_k·v)], averaged over the batch; "
-                     "F.logsigmoid is the stable log σ.")
+                raise CheckFailure(
+                    f"({case}) the negatives should score low: use log σ(-u_k·v) for them, "
+                    f"with the minus sign inside the sigmoid."
+                )
+        compare(
+            "loss",
+            got,
+            want,
+            case=case,
+            hint="loss = -[log σ(u_o·v) + Σ_k log σ(-u_k·v)], averaged over the batch; "
+            "F.logsigmoid is the stable log σ.",
+        )
     return "Real pairs are pulled together, random pairs pushed apart."
 
 
@@ -121,16 +173,28 @@ def check_cosine_matrix(fn) -> str:
     """fn(a (N, D), b (M, D)) -> (N, M) cosine similarities between every row of a and every row of b."""
     for N, M, D in [(3, 4, 5), (1, 6, 7), (5, 5, 2)]:
         g = generator(N + 10 * M + 100 * D)
-        a = torch.randn(N, D, generator=g) * torch.rand(N, 1, generator=g).mul(5).add(0.1)  # rows of unequal length
+        a = torch.randn(N, D, generator=g) * torch.rand(N, 1, generator=g).mul(5).add(
+            0.1
+        )  # rows of unequal length
         b = torch.randn(M, D, generator=g) * torch.rand(M, 1, generator=g).mul(5).add(0.1)
         want = F.normalize(a, dim=-1) @ F.normalize(b, dim=-1).T
-        compare("similarities", fn(a, b), want, case=f"a {(N, D)}, b {(M, D)}",
-                hint="Divide each row by its own length (norm over the last axis, dim=-1) before the "
-                     "dot products; a plain a @ b.T measures lengths too.")
+        compare(
+            "similarities",
+            fn(a, b),
+            want,
+            case=f"a {(N, D)}, b {(M, D)}",
+            hint="Divide each row by its own length (norm over the last axis, dim=-1) before the "
+            "dot products; a plain a @ b.T measures lengths too.",
+        )
     a, b = torch.zeros(2, 3), torch.ones(2, 3)
-    compare("similarities", fn(a, b), torch.zeros(2, 2), case="a row of zeros",
-            hint="A zero vector has no direction: clamp the norm (norm.clamp_min(1e-8)) so its similarity is 0, "
-                 "not NaN.")
+    compare(
+        "similarities",
+        fn(a, b),
+        torch.zeros(2, 2),
+        case="a row of zeros",
+        hint="A zero vector has no direction: clamp the norm (norm.clamp_min(1e-8)) so its similarity is 0, "
+        "not NaN.",
+    )
     return "Cosine similarity ignores length and keeps only direction."
 
 
@@ -140,14 +204,20 @@ def check_entity_embeddings(cls) -> str:
     config = BertConfig.preset("test")
     module = cls(config)
     if not isinstance(module, BertEmbeddings):
-        raise CheckFailure("Subclass bertlib.model.BertEmbeddings so the word, segment and position tables are there.")
+        raise CheckFailure(
+            "Subclass bertlib.model.BertEmbeddings so the word, segment and position tables are there."
+        )
     ent = getattr(module, "entity_embeddings", None)
     if not isinstance(ent, nn.Embedding) or tuple(ent.weight.shape) != (2, config.hidden_size):
-        raise CheckFailure(f"Give the module an nn.Embedding `entity_embeddings` of shape (2, {config.hidden_size}): "
-                           f"0 = not an entity, 1 = inside an entity.")
+        raise CheckFailure(
+            f"Give the module an nn.Embedding `entity_embeddings` of shape (2, {config.hidden_size}): "
+            f"0 = not an entity, 1 = inside an entity."
+        )
     if ent.weight.abs().max() > 0:
-        raise CheckFailure("Initialise entity_embeddings to zeros: then a pretrained model behaves exactly as before "
-                           "until training moves the new rows.")
+        raise CheckFailure(
+            "Initialise entity_embeddings to zeros: then a pretrained model behaves exactly as before "
+            "until training moves the new rows."
+        )
     module.eval()
     g = generator(7)
     with torch.no_grad():
@@ -157,11 +227,25 @@ def check_entity_embeddings(cls) -> str:
         seg = torch.randint(0, 2, (B, T), generator=g)
         ents = torch.randint(0, 2, (B, T), generator=g)
         m = module
-        total = (m.word_embeddings(ids) + m.token_type_embeddings(seg) + m.position_embeddings.weight[:T]
-                 + ent(ents))
+        total = (
+            m.word_embeddings(ids)
+            + m.token_type_embeddings(seg)
+            + m.position_embeddings.weight[:T]
+            + ent(ents)
+        )
         with torch.no_grad():
-            compare("embeddings", m(ids, seg, ents), m.LayerNorm(total), case=f"input of shape {(B, T)}",
-                    hint="Sum all four embeddings (word + segment + position + entity), then LayerNorm.")
-            compare("embeddings without entity_ids", m(ids, seg), m.LayerNorm(total - ent(ents) + ent.weight[0]),
-                    case=f"input of shape {(B, T)}", hint="With entity_ids=None, treat every token as entity type 0.")
+            compare(
+                "embeddings",
+                m(ids, seg, ents),
+                m.LayerNorm(total),
+                case=f"input of shape {(B, T)}",
+                hint="Sum all four embeddings (word + segment + position + entity), then LayerNorm.",
+            )
+            compare(
+                "embeddings without entity_ids",
+                m(ids, seg),
+                m.LayerNorm(total - ent(ents) + ent.weight[0]),
+                case=f"input of shape {(B, T)}",
+                hint="With entity_ids=None, treat every token as entity type 0.",
+            )
     return "Four tables, one sum: the model can now tell entity tokens apart."
