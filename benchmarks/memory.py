@@ -13,7 +13,7 @@ per variant keeps one variant's freed-but-cached memory out of another's
 numbers. Where ``clear_refs`` is not available, ``ru_maxrss`` is used instead
 (an upper bound: it includes the peak of building the model).
 
-Run one measurement with ``python -m benchmarks.memory SETUP VARIANT [STEPS THREADS]``;
+Run one measurement with ``python -m benchmarks.memory SETUP VARIANT [STEPS THREADS INPUTS]``;
 it prints one JSON line.
 """
 
@@ -26,6 +26,7 @@ import re
 import resource
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -48,20 +49,32 @@ def _reset_peak() -> bool:
         return False
 
 
-def measure_here(setup_name: str, variant_name: str, steps: int = 3, threads: int = 2) -> dict[str, Any]:
-    """Measure in this process (meaningful only in a fresh one: see the module docstring)."""
+def measure_here(setup_name: str, variant_name: str, steps: int = 3, threads: int = 2,
+                 inputs: str | None = None) -> dict[str, Any]:
+    """Measure in this process (meaningful only in a fresh one: see the module docstring).
+
+    Args:
+        inputs: a file written by :func:`measure_in_subprocess` holding the config and
+            the batches (saves the worker from re-training the town tokenizer); None
+            builds them here.
+    """
     import torch
+
+    import bertlib
 
     from .setups import SETUPS, make_batches
     from .training import VARIANTS, build_model, make_optimizer, train_step
 
     torch.set_num_threads(threads)
     setup, variant = SETUPS[setup_name], VARIANTS[variant_name]
+    if inputs is not None:
+        saved = torch.load(inputs)
+        config, batches = bertlib.BertConfig.from_dict(saved["config"]), saved["batches"]
+    else:
+        config, batches = setup.config(), make_batches(setup, steps)
     torch.manual_seed(0)
-    config = setup.config()
-    model = build_model(config, variant, _init_state(config))
+    model = build_model(config, variant, bertlib.BertForPreTraining(config).state_dict())
     optimizer = make_optimizer(model, variant)
-    batches = make_batches(setup, steps)
     gc.collect()
     params = sum(p.numel() * p.element_size() for p in model.parameters())
     exact = Path("/proc/self/status").exists() and _reset_peak()
@@ -79,18 +92,21 @@ def measure_here(setup_name: str, variant_name: str, steps: int = 3, threads: in
     }
 
 
-def _init_state(config):
-    import bertlib
-
-    return bertlib.BertForPreTraining(config).state_dict()
-
-
 def measure_in_subprocess(setup_name: str, variant_name: str, steps: int = 3, threads: int = 2,
                           timeout: float = 600) -> dict[str, Any]:
     """Run :func:`measure_here` in a fresh Python process and return its result."""
+    import torch
+
+    from .setups import SETUPS, make_batches
+
+    setup = SETUPS[setup_name]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    out = subprocess.run([sys.executable, "-m", "benchmarks.memory", setup_name, variant_name, str(steps), str(threads)],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        inputs = Path(tmp) / "inputs.pt"
+        torch.save({"config": setup.config().to_dict(), "batches": make_batches(setup, steps)}, inputs)
+        out = subprocess.run([sys.executable, "-m", "benchmarks.memory", setup_name, variant_name, str(steps),
+                              str(threads), str(inputs)],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"memory worker failed for {setup_name}/{variant_name}:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -100,4 +116,5 @@ if __name__ == "__main__":
     setup_arg, variant_arg = sys.argv[1], sys.argv[2]
     steps_arg = int(sys.argv[3]) if len(sys.argv) > 3 else 3
     threads_arg = int(sys.argv[4]) if len(sys.argv) > 4 else 2
-    sys.stdout.write(json.dumps(measure_here(setup_arg, variant_arg, steps_arg, threads_arg)) + "\n")
+    inputs_arg = sys.argv[5] if len(sys.argv) > 5 else None
+    sys.stdout.write(json.dumps(measure_here(setup_arg, variant_arg, steps_arg, threads_arg, inputs_arg)) + "\n")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .breakdown import CATEGORIES, OPTIMIZER, OTHER
 from .flops import PARTS
 
 __all__ = ["markdown_tables", "save_figure", "table"]
@@ -75,6 +76,12 @@ def flops_table(results: dict[str, Any]) -> str:
     return table(header, rows)
 
 
+def breakdown_table(results: dict[str, Any]) -> str:
+    cols = results["time_breakdown"]
+    rows = [[c, *[f"{b['shares'][c]:.1%}" for b in cols]] for c in [*CATEGORIES, OPTIMIZER, OTHER]]
+    return table(["bertlib, % of a training step's time", *[b["setup"] for b in cols]], rows)
+
+
 def inference_table(results: dict[str, Any]) -> str:
     rows = []
     for r in results["inference"]:
@@ -109,6 +116,8 @@ def markdown_tables(results: dict[str, Any]) -> dict[str, str]:
     """Every table, keyed by section name."""
     out = {"training": training_table(results), "ablations": ablation_table(results),
            "flops": flops_table(results)}
+    if results.get("time_breakdown"):
+        out["time"] = breakdown_table(results)
     if results.get("inference"):
         out["inference"] = inference_table(results)
     if results.get("memory"):

@@ -25,10 +25,12 @@ from typing import Any
 import torch
 
 from .book import cold_build, lesson_times
+from .breakdown import time_breakdown
 from .ceiling import peak_gflops
 from .flops import forward_flops
 from .inference import bench_inference
 from .memory import measure_in_subprocess
+from .page import update_page
 from .report import markdown_tables, save_figure
 from .setups import SETUPS, make_batches
 from .training import MAIN_VARIANTS, VARIANTS, bench_training, paired_ratio
@@ -39,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 THREADS = 2  # fixed by default, so that runs on different machines compare like with like
 TITLES = {"training": "Training step throughput (forward + backward + AdamW)",
           "ablations": "What each choice is worth (bertlib variants, speed relative to bertlib)",
-          "flops": "Where the FLOPs go", "inference": "Inference", "memory": "Peak memory of a training step",
+          "flops": "Where the FLOPs go", "time": "Where the time goes (torch.profiler)", "inference": "Inference", "memory": "Peak memory of a training step",
           "book": "Book execution time"}
 
 
@@ -75,7 +77,7 @@ def _load() -> list[float] | None:
 
 
 def run_suite(setups: list[str], repeats: int, batches: int, ablations: bool, memory: bool,
-              inference: bool, book: bool, min_seconds: float = 0.2, threads: int = THREADS,
+              inference: bool, book: bool, min_seconds: float = 0.1, threads: int = THREADS,
               log=print) -> dict[str, Any]:
     """Run the benchmarks and return every number (the content of results.json)."""
     torch.set_num_threads(threads)
@@ -104,6 +106,10 @@ def run_suite(setups: list[str], repeats: int, batches: int, ablations: bool, me
             f"{r['ratios']['bertlib / transformers eager']:.2f}x HF eager, "
             f"{r['variants']['bertlib']['fraction_of_ceiling']:.0%} of {r['ceiling_gflops']:.0f} GFLOP/s"
             + " " * 20)
+    results["time_breakdown"] = []
+    for name in setups:
+        log(f"  profiling {name}", end="\r")
+        results["time_breakdown"].append(time_breakdown(SETUPS[name], steps=1 if name == "large" else 2))
     results["inference"] = []
     if inference:
         for name in [s for s in setups if s != "large"] + (["minilm"] if "large" in setups else []):
@@ -152,7 +158,8 @@ def write_markdown(results: dict[str, Any], path: Path, command: str) -> None:
         f"{results['peak_gflops_1024']:.0f} GFLOP/s.", "",
     ]
     for key, text in markdown_tables(results).items():
-        lines += [f"## {TITLES[key]}", "", text, ""]
+        # The markers let book/performance.md include each table ({include} :start-after:).
+        lines += [f"## {TITLES[key]}", "", f"<!-- begin: {key} -->", text, f"<!-- end: {key} -->", ""]
     lines += ["## Targets", ""]
     lines += [f"- {k}: {v['value']} ({'met' if v['met'] else 'NOT met'})" for k, v in results["targets"].items()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -168,11 +175,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     p.add_argument("--no-inference", action="store_true", help="skip latency and inference throughput")
     p.add_argument("--threads", type=int, default=THREADS, help="torch threads (default 2)")
-    p.add_argument("--min-seconds", type=float, default=0.2, help="timing window of each inference sample")
+    p.add_argument("--min-seconds", type=float, default=0.1, help="timing window of each inference sample")
     p.add_argument("--book", action="store_true", help="also time a cold build of the whole book (slow)")
     p.add_argument("--no-write", action="store_true", help="print only; leave the results files alone")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks", help="folder of results.json / results.md")
     p.add_argument("--figure", type=Path, default=ROOT / "book" / "images" / "performance.png")
+    p.add_argument("--page", type=Path, default=ROOT / "book" / "performance.md",
+                   help="the book page whose quoted numbers are updated (front matter only)")
     a = p.parse_args(argv)
     if a.quick:
         a.setups, a.repeats, a.batches, a.no_memory = "mini", 2, 2, True
@@ -203,5 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         (a.out / "results.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
         write_markdown(results, a.out / "results.md", results["command"])
         save_figure(results, a.figure)
-        print(f"Wrote {a.out / 'results.json'}, {a.out / 'results.md'} and {a.figure}")
+        if a.page.is_file():
+            update_page(a.page, results)
+        print(f"Wrote {a.out / 'results.json'}, {a.out / 'results.md'}, {a.figure} and the numbers of {a.page}")
     return 0

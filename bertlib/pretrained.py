@@ -87,6 +87,7 @@ class SmallBertRecipe:
     seed: int = 0  # corpus, split, NSP pairs, initial weights, batches, masks
     vocab_size: int = 1000  # WordPiece vocabulary, special tokens included
     preset: str = "mini"  # BertConfig preset (L2/H128 on a CPU)
+    dropout: float = 0.1  # hidden_dropout_prob (the presets' attention dropout is already 0)
     max_length: int = 64  # tokens per sentence pair, [CLS] and [SEP]s included
     steps: int = 1500  # optimizer updates
     batch_size: int = 32  # sentence pairs per update
@@ -159,7 +160,8 @@ def pretrain_small_bert(recipe: SmallBertRecipe = SMALL_BERT_RECIPE, data: Small
         (model in eval mode, its tokenizer, the training History).
     """
     data = data or small_bert_data(recipe)
-    config = BertConfig.preset(recipe.preset, vocab_size=data.tokenizer.vocab_size, **config_overrides)
+    config = BertConfig.preset(recipe.preset, **{"vocab_size": data.tokenizer.vocab_size,
+                                                 "hidden_dropout_prob": recipe.dropout, **config_overrides})
     with torch.random.fork_rng(devices=[]):  # seed the initial weights without touching global state
         torch.manual_seed(recipe.seed)
         model = BertForPreTraining(config)

@@ -113,7 +113,8 @@ def compare(what: str, got, want: torch.Tensor, atol: float = 1e-5, hint: str = 
         raise CheckFailure(f"{what}{where}: expected a torch.Tensor, got {type(got).__name__}.")
     if got.shape != want.shape:
         raise CheckFailure(f"{what}{where}: shape {tuple(got.shape)}, expected {tuple(want.shape)}. {hint}".strip())
-    diff = (got.detach().double() - want.detach().double()).abs()
+    got, want = got.detach(), want.detach()  # reading values must not warn about autograd
+    diff = (got.double() - want.double()).abs()
     if torch.isnan(diff).any():
         raise CheckFailure(f"{what}{where}: contains NaN. {hint}".strip())
     worst = float(diff.max()) if diff.numel() else 0.0
