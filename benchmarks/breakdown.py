@@ -8,6 +8,7 @@ elementwise updates) still read and write every element of large tensors.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import torch
@@ -19,6 +20,10 @@ from .setups import Setup, make_batches
 from .training import VARIANTS, build_model, make_optimizer, train_step
 
 __all__ = ["CATEGORIES", "categorize", "time_breakdown"]
+
+# Kineto (the profiler's backend) prints a line at every start and stop unless told not to;
+# it reads this when a profile starts.
+os.environ.setdefault("KINETO_LOG_LEVEL", "5")
 
 # Checked in order; the first category whose any pattern occurs in the op's name wins.
 CATEGORIES: dict[str, tuple[str, ...]] = {

@@ -59,14 +59,14 @@ class MatmulCeiling:
         return flops / seconds / 1e9
 
 
-def peak_gflops(size: int = 1024, repeats: int = 5) -> float:
+def peak_gflops(size: int = 1024, repeats: int = 5, clock=time.perf_counter) -> float:
     """Best-of-``repeats`` rate of one (size x size) @ (size x size) fp32 product, in GFLOP/s."""
     a, b = torch.randn(size, size), torch.randn(size, size)
     out = torch.empty(size, size)
     torch.mm(a, b, out=out)
     best = float("inf")
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = clock()
         torch.mm(a, b, out=out)
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, clock() - t0)
     return 2.0 * size**3 / best / 1e9

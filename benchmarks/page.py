@@ -37,6 +37,9 @@ def substitutions(results: dict[str, Any]) -> dict[str, str]:
         "bench_transformers": m["transformers"], "bench_repeats": str(results["settings"]["repeats"]),
         "bench_load": f"{results['load_average_start'][0]:.1f}" if results["load_average_start"] else "unknown",
         "peak_gflops": f"{results['peak_gflops_1024']:.0f}",
+        "bench_clock": ("wall-clock time" if results["settings"]["clock"] == "wall"
+                        else "the process's CPU time (one thread, so time the scheduler gave to other jobs "
+                             "does not count)"),
     }
     for r in results["training"]:
         n, v = r["setup"], r["variants"]

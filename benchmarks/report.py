@@ -72,7 +72,7 @@ def flops_table(results: dict[str, Any]) -> str:
             header.append(f"{name} {'bertlib' if lib == 'bertlib' else 'HF'}")
             cols.append(f[lib])
     rows = [[part, *[f"{c[part] / sum(c.values()):.1%}" for c in cols]] for part in PARTS]
-    rows.append(["total GFLOP per step (x3 for training)", *[f"{3 * sum(c.values()) / 1e9:.1f}" for c in cols]])
+    rows.append(["GFLOP per training step", *[f"{3 * sum(c.values()) / 1e9:.1f}" for c in cols]])
     return table(header, rows)
 
 
@@ -109,7 +109,14 @@ def book_table(results: dict[str, Any]) -> str:
     rows = [[x["lesson"], f"{x['seconds']:.1f}"] for x in lessons]
     if cold:
         rows.append(["whole cold build (jupyter-book build, empty cache)", f"{cold['seconds']:.1f}"])
-    return table(["notebook", "seconds"], rows) if rows else "(no build cache found: run `make book` first)"
+    if not rows:
+        return "(no build cache found: run `make book` first, or time a cold build with `--book`)"
+    text = table(["notebook", "seconds"], rows)
+    if cold:
+        status = "succeeded" if cold["returncode"] == 0 else f"FAILED (exit status {cold['returncode']})"
+        text += (f"\n\nCold build of {book.get('date', results['date'])[:10]}, load average "
+                 f"{(book.get('load_average') or ['?'])[0]}: the build {status}.")
+    return text
 
 
 def markdown_tables(results: dict[str, Any]) -> dict[str, str]:
@@ -133,7 +140,7 @@ def save_figure(results: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [1, 1.25]})
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 5), gridspec_kw={"width_ratios": [1, 1.25]})
     train = results["training"]
     names = list(train[0]["variants"])
     width = 0.8 / len(names)
@@ -149,7 +156,7 @@ def save_figure(results: dict[str, Any], path: Path) -> None:
                                        f"V {r['config']['vocab']:,}" for r in train])
     ax1.set_ylabel("training tokens/s relative to HF eager")
     ax1.set_title("Training step throughput (median of interleaved rounds)")
-    ax1.legend(fontsize=7, ncol=2)
+    ax1.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
 
     labels, stacks, totals = [], [], []
     for name, f in results["flops"].items():
@@ -159,7 +166,7 @@ def save_figure(results: dict[str, Any], path: Path) -> None:
             stacks.append([100 * f[lib][p] / total for p in PARTS])
             totals.append(3 * total / 1e9)
     left = [0.0] * len(labels)
-    colors = plt.get_cmap("tab10").colors
+    colors = plt.get_cmap("Set2").colors  # not tab10: the left panel's colours mean variants
     for k, part in enumerate(PARTS):
         vals = [s[k] for s in stacks]
         ax2.barh(labels, vals, left=left, color=colors[k], label=part)
@@ -170,7 +177,7 @@ def save_figure(results: dict[str, Any], path: Path) -> None:
     ax2.set_xlabel("share of a training step's FLOPs (%); total per step at the right")
     ax2.set_title("Where the FLOPs go (HF scores every position, bertlib the masked ones)")
     ax2.invert_yaxis()
-    ax2.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=4)
+    ax2.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=4)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)

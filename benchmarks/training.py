@@ -93,7 +93,8 @@ def _step_flops(config: BertConfig, batch: dict[str, torch.Tensor], variant: Var
 
 
 def bench_training(setup: Setup, variants: list[str], repeats: int = 7, batches_per_repeat: int = 4,
-                   seed: int = 0, ceiling_seconds: float = 0.02, progress: Any = None) -> dict[str, Any]:
+                   seed: int = 0, ceiling_seconds: float = 0.02, clock=time.perf_counter,
+                   progress: Any = None) -> dict[str, Any]:
     """Time every variant interleaved on the same batches; medians over ``repeats`` rounds.
 
     Args:
@@ -102,6 +103,8 @@ def bench_training(setup: Setup, variants: list[str], repeats: int = 7, batches_
         repeats: rounds; each round runs every variant (rotating order) and the ceiling.
         batches_per_repeat: steps per variant per round (the same batches each round).
         ceiling_seconds: how long each of the ceiling's products is timed per round.
+        clock: ``time.perf_counter`` (wall time) or ``time.process_time`` (CPU time of
+            this process: on a busy machine with one thread, what the step costs).
         progress: optional callable taking a string, told what runs.
 
     Returns:
@@ -121,7 +124,7 @@ def bench_training(setup: Setup, variants: list[str], repeats: int = 7, batches_
         opt = make_optimizer(model, v)
         train_step(model, opt, batches[0], v)  # warm-up: allocates AdamW's state, picks kernels
         runners[name] = (v, model, opt, sum(_step_flops(config, b, v) for b in batches))
-    ceiling = MatmulCeiling(gemm_shapes(config, rows), min_seconds=ceiling_seconds)
+    ceiling = MatmulCeiling(gemm_shapes(config, rows), min_seconds=ceiling_seconds, clock=clock)
     samples: dict[str, list[float]] = {name: [] for name in variants}
     ceilings = []
     for r in range(repeats):
@@ -130,10 +133,10 @@ def bench_training(setup: Setup, variants: list[str], repeats: int = 7, batches_
             if progress:
                 progress(f"{setup.name}: round {r + 1}/{repeats}, {name}")
             v, model, opt, _ = runners[name]
-            t0 = time.perf_counter()
+            t0 = clock()
             for b in batches:
                 train_step(model, opt, b, v)
-            samples[name].append(time.perf_counter() - t0)
+            samples[name].append(clock() - t0)
         ceilings.append(ceiling.measure())
     ceiling_gflops = statistics.median(ceilings)
     results = {}

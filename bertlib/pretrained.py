@@ -87,12 +87,12 @@ class SmallBertRecipe:
     seed: int = 0  # corpus, split, NSP pairs, initial weights, batches, masks
     vocab_size: int = 1000  # WordPiece vocabulary, special tokens included
     preset: str = "mini"  # BertConfig preset (L2/H128 on a CPU)
-    dropout: float = 0.1  # hidden_dropout_prob (the presets' attention dropout is already 0)
+    dropout: float = 0.0  # hidden_dropout_prob; 0 learns faster in a short run (attention dropout is 0 too)
     max_length: int = 64  # tokens per sentence pair, [CLS] and [SEP]s included
-    steps: int = 1500  # optimizer updates
+    steps: int = 1000  # optimizer updates; NSP needs several hundred before it leaves chance
     batch_size: int = 32  # sentence pairs per update
-    lr: float = 1e-3  # peak learning rate
-    warmup_steps: int = 100  # linear warmup, then linear decay to 0
+    lr: float = 2e-3  # peak learning rate
+    warmup_steps: int = 60  # linear warmup, then linear decay to 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -101,7 +101,7 @@ ANIMALS = (
     Animal("horse", "stable", "runs fast in the field", _FURRY),
     Animal("goat", "shed", "eats everything in the garden", _FURRY),
     Animal("hamster", "box", "runs on a little wheel", _FURRY),
-    Animal("tortoise", "garden", "walks very slowly", ("brown", "green")),
+    Animal("tortoise", "shell", "walks very slowly", ("brown", "green")),
 )
 
 
