@@ -84,7 +84,7 @@ def substitutions(results: dict[str, Any]) -> dict[str, str]:
     s["book_seconds"] = f"{sum(x['seconds'] for x in lessons):.0f}"
     cold = book.get("cold_build")
     s["book_cold"] = f"{cold['seconds']:.0f} s" if cold else "not measured in this run (use --book)"
-    return s
+    return {k: str(v) for k, v in s.items()}  # plain str: YAML cannot write str subclasses
 
 
 FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)

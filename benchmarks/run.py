@@ -63,8 +63,8 @@ def machine() -> dict[str, Any]:
     import transformers
 
     return {"cpu": cpu, "logical_cpus": os.cpu_count(), "memory_gb": mem, "os": platform.platform(),
-            "python": platform.python_version(), "torch": torch.__version__,
-            "transformers": transformers.__version__, "threads": torch.get_num_threads(),
+            "python": platform.python_version(), "torch": str(torch.__version__),
+            "transformers": str(transformers.__version__), "threads": torch.get_num_threads(),
             "blas": "MKL" if torch.backends.mkl.is_available() else "other",
             "avx512": bool(torch.cpu._is_avx512_supported()) if hasattr(torch.cpu, "_is_avx512_supported") else None}
 

@@ -6,15 +6,18 @@ One import gives the whole public API::
     config = bertlib.BertConfig.preset("mini", vocab_size=tokenizer.vocab_size)
     model = bertlib.BertForPreTraining(config)
 
-Each object traces back to the chapter that teaches it: attention in
-``bertlib.model`` (chapter 4), masking and NSP pairs in
-``bertlib.pretraining`` (chapters 6-8), task heads in ``bertlib.heads``
-(chapter 9).
+Each object traces back to the chapter that teaches it: tokenization in
+``bertlib.tokenization`` (chapter 2), skip-gram in ``bertlib.word2vec``
+(chapter 3), attention in ``bertlib.model`` (chapter 4), masking and NSP
+pairs in ``bertlib.pretraining`` (chapters 6-8), task heads and task data in
+``bertlib.heads``, ``bertlib.tasks`` and ``bertlib.finetuning`` (chapter 9),
+ready-made models in ``bertlib.pretrained`` (chapters 8 and 10). The
+corpora come from ``bertlib.data`` and its small world, ``bertlib.world``.
 """
 
 __version__ = "0.1.0"
 
-from . import checks, viz
+from . import checks, data, finetuning, pretrained, tasks, texts, viz, word2vec, world
 from .checkpoint import CheckpointError
 from .config import PRESETS, BertConfig
 from .heads import (
@@ -53,5 +56,6 @@ __all__ = [
     "BertTokenizer", "train_tokenizer", "SPECIAL_TOKENS", "mask_tokens", "make_nsp_pairs", "SentencePair",
     "PretrainingDataset", "IS_NEXT", "NOT_NEXT", "Trainer", "TrainingConfig", "History", "EncodedDataset",
     "default_param_groups", "warmup_linear_decay", "set_seed", "get_device", "generator", "versions",
-    "in_colab", "setup_notebook", "checks", "viz",
+    "in_colab", "setup_notebook", "checks", "viz", "data", "world", "tasks", "finetuning", "pretrained",
+    "texts", "word2vec",
 ]

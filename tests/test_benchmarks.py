@@ -10,6 +10,7 @@ import json
 
 import nbformat
 import pytest
+import yaml
 
 from benchmarks.book import lesson_times
 from benchmarks.flops import PARTS, forward_flops, gemm_shapes, train_flops
@@ -51,11 +52,12 @@ def test_batches_are_deterministic_and_masked():
 
 
 def test_suite_runs_and_writes_results(tmp_path, capsys):
-    figure = tmp_path / "perf.png"
+    figure, page = tmp_path / "perf.png", tmp_path / "performance.md"
+    page.write_text("---\nmyst:\n  substitutions: {}\n---\n\n# Performance notes\n\n{{ mini_vs_eager }}\n")
     # One thread: two OpenMP threads on a machine loaded by other jobs can take
     # tens of ms per tiny op (a barrier waits for a descheduled thread).
     code = main(["--setups", "test", "--repeats", "1", "--batches", "1", "--no-memory", "--threads", "1",
-                 "--min-seconds", "0.01", "--out", str(tmp_path), "--figure", str(figure)])
+                 "--min-seconds", "0.01", "--out", str(tmp_path), "--figure", str(figure), "--page", str(page)])
     assert code == 0
     printed = capsys.readouterr().out
     assert "Training step throughput" in printed and "Where the FLOPs go" in printed
@@ -74,6 +76,12 @@ def test_suite_runs_and_writes_results(tmp_path, capsys):
     md = (tmp_path / "results.md").read_text()
     assert results["machine"]["cpu"] in md and "## Where the FLOPs go" in md
     assert figure.stat().st_size > 10_000  # a real PNG
+    # The page's front matter now holds the run's numbers; its body is untouched.
+    text = page.read_text()
+    front = yaml.safe_load(text.split("---\n")[1])
+    assert front["myst"]["substitutions"]["test_vs_eager"].endswith("x")
+    assert front["myst"]["substitutions"]["bench_cpu"] == results["machine"]["cpu"]
+    assert text.endswith("# Performance notes\n\n{{ mini_vs_eager }}\n")
 
 
 def test_memory_measurement_fields():
