@@ -253,6 +253,8 @@ class BertPreTrainedModel(PreTrainedMixin, nn.Module):
     def _init_weights(self, module: nn.Module) -> None:
         """Normal(0, 0.02) weights, zero biases, unit LayerNorm, a zero [PAD] row (as BERT)."""
         std = self.config.initializer_range
+        if any(p.is_meta for p in module.parameters(recurse=False)):
+            return  # a model built on the meta device (to count parameters) has no values to set
         if isinstance(module, nn.Linear):
             module.weight.normal_(0.0, std)
             if module.bias is not None:

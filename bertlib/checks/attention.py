@@ -29,8 +29,13 @@ def check_attention_weights(fn) -> str:
         q, k, v = _qkv(shape, i)
         _, want = scaled_dot_product_attention(q, k, v)
         got = fn(q, k)
-        compare("weights", got, want, case=f"q, k of shape {shape}",
-                hint="Divide the scores by sqrt(d) (d = q.size(-1)) and take the softmax over the last axis (the keys).")
+        compare(
+            "weights",
+            got,
+            want,
+            case=f"q, k of shape {shape}",
+            hint="Divide the scores by sqrt(d) (d = q.size(-1)) and take the softmax over the last axis (the keys).",
+        )
     return "Each row is a probability distribution over the keys."
 
 
@@ -40,14 +45,27 @@ def check_masked_attention(fn) -> str:
     for i, shape in enumerate(_CASES):
         q, k, v = _qkv(shape, 10 + i)
         mask = _padding_mask(shape[0], shape[2])
-        want_out, want_w = scaled_dot_product_attention(q, k, v, extended_attention_mask(mask, q.dtype))
+        want_out, want_w = scaled_dot_product_attention(
+            q, k, v, extended_attention_mask(mask, q.dtype)
+        )
         got = fn(q, k, v, mask)
         if not (isinstance(got, tuple) and len(got) == 2):
             raise CheckFailure("Return a tuple (output, weights).")
-        compare("weights", got[1], want_w, case=f"shape {shape} with padding",
-                hint="Padding keys must get weight 0: add a very negative number (torch.finfo(dtype).min) "
-                     "to their scores before the softmax; mask[:, None, None, :] broadcasts over heads and queries.")
-        compare("output", got[0], want_out, case=f"shape {shape} with padding", hint="output = weights @ v.")
+        compare(
+            "weights",
+            got[1],
+            want_w,
+            case=f"shape {shape} with padding",
+            hint="Padding keys must get weight 0: add a very negative number (torch.finfo(dtype).min) "
+            "to their scores before the softmax; mask[:, None, None, :] broadcasts over heads and queries.",
+        )
+        compare(
+            "output",
+            got[0],
+            want_out,
+            case=f"shape {shape} with padding",
+            hint="output = weights @ v.",
+        )
     return "Padding tokens receive exactly zero attention."
 
 
@@ -57,9 +75,14 @@ def check_split_heads(fn) -> str:
     for B, T, H, nh in [(2, 5, 12, 3), (1, 7, 8, 2), (3, 1, 10, 5)]:
         x = torch.randn(B, T, H, generator=generator(H))
         want = x.view(B, T, nh, H // nh).transpose(1, 2)
-        compare("heads", fn(x, nh), want, case=f"x of shape {(B, T, H)}, {nh} heads",
-                hint="view as (B, T, heads, head_size) first, then swap the T and heads axes; "
-                     "viewing straight to (B, heads, T, head_size) mixes tokens across heads.")
+        compare(
+            "heads",
+            fn(x, nh),
+            want,
+            case=f"x of shape {(B, T, H)}, {nh} heads",
+            hint="view as (B, T, heads, head_size) first, then swap the T and heads axes; "
+            "viewing straight to (B, heads, T, head_size) mixes tokens across heads.",
+        )
     return "Each head sees every token, with its own slice of the features."
 
 
@@ -68,9 +91,16 @@ def _self_attention(config_seed: int, H: int, nh: int):
     from ..config import BertConfig
     from ..model import BertSelfAttention
 
-    config = BertConfig(vocab_size=11, hidden_size=H, num_hidden_layers=1, num_attention_heads=nh,
-                        intermediate_size=H, attention_probs_dropout_prob=0.0)
-    with torch.random.fork_rng(devices=[]):  # seeded weights without touching the reader's global seed
+    config = BertConfig(
+        vocab_size=11,
+        hidden_size=H,
+        num_hidden_layers=1,
+        num_attention_heads=nh,
+        intermediate_size=H,
+        attention_probs_dropout_prob=0.0,
+    )
+    # Seeded weights without touching the reader's global random state.
+    with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config_seed)
         return BertSelfAttention(config).eval()
 
@@ -84,7 +114,11 @@ def check_shuffled_tokens(fn) -> str:
     attention again.
     """
     # Permutations that are not their own inverse, so out[:, perm] and the inverse order differ.
-    cases = [(1, 5, 8, 2, [2, 0, 4, 1, 3]), (2, 7, 12, 3, [3, 6, 0, 5, 1, 2, 4]), (3, 4, 6, 1, [1, 2, 3, 0])]
+    cases = [
+        (1, 5, 8, 2, [2, 0, 4, 1, 3]),
+        (2, 7, 12, 3, [3, 6, 0, 5, 1, 2, 4]),
+        (3, 4, 6, 1, [1, 2, 3, 0]),
+    ]
     for i, (B, T, H, nh, order) in enumerate(cases):
         perm = torch.tensor(order)
         x = torch.randn(B, T, H, generator=generator(40 + i))
@@ -99,12 +133,21 @@ def check_shuffled_tokens(fn) -> str:
                 raise CheckFailure(
                     f"({where}) You returned the outputs in their old order. Self-attention has no notion of "
                     "position: each token's output depends on the *set* of tokens, so when the tokens move, "
-                    "their outputs move with them.")
+                    "their outputs move with them."
+                )
             if torch.allclose(got, out[:, torch.argsort(perm)], atol=1e-5):
                 raise CheckFailure(
                     f"({where}) You applied the inverse permutation. Position j of the shuffled input holds "
-                    "token perm[j], so its output is out[:, perm[j]].")
-        compare("outputs", got, want, case=where,
-                hint="Reorder the outputs the way the tokens were reordered: index the token axis with perm.")
-    return ("Attention is permutation-equivariant: shuffle the tokens and the outputs shuffle the same way. "
-            "That is why BERT adds position embeddings.")
+                    "token perm[j], so its output is out[:, perm[j]]."
+                )
+        compare(
+            "outputs",
+            got,
+            want,
+            case=where,
+            hint="Reorder the outputs the way the tokens were reordered: index the token axis with perm.",
+        )
+    return (
+        "Attention is permutation-equivariant: shuffle the tokens and the outputs shuffle the same way. "
+        "That is why BERT adds position embeddings."
+    )

@@ -16,8 +16,11 @@ from .core import CheckFailure, compare, exercise
 
 def _close(got, want: torch.Tensor, atol: float = 1e-5) -> bool:
     """True when ``got`` is a tensor of ``want``'s shape within ``atol`` (NaN never matches)."""
-    return (isinstance(got, torch.Tensor) and got.shape == want.shape
-            and bool(torch.allclose(got.detach().double(), want.double(), atol=atol)))
+    return (
+        isinstance(got, torch.Tensor)
+        and got.shape == want.shape
+        and bool(torch.allclose(got.detach().double(), want.double(), atol=atol))
+    )
 
 
 # ----------------------------------------------------------------------------- LayerNorm
@@ -30,7 +33,8 @@ def _layer_norm_cases():
         H = shape[-1]
         x.view(-1, H)[0] = 0.0  # variance 0: only eps keeps the division finite
         if eps > 1e-6:
-            x.view(-1, H)[1] *= 1e-3  # variance ~1e-6, comparable to eps: eps must go inside the sqrt
+            # Variance ~1e-6, comparable to eps: eps must go inside the sqrt.
+            x.view(-1, H)[1] *= 1e-3
         out.append((x, torch.randn(H, generator=g), torch.randn(H, generator=g), eps))
     return out
 
@@ -43,19 +47,42 @@ def check_layer_norm(fn) -> str:
         want = F.layer_norm(x, x.shape[-1:], w, b, eps)
         got = fn(x.clone(), w.clone(), b.clone(), eps)
         mu = x.mean(-1, keepdim=True)
-        if _close(got, (x - mu) / torch.sqrt(x.var(-1, keepdim=True, unbiased=True) + eps) * w + b, 1e-4):
-            raise CheckFailure(f"({case}) You used the unbiased variance (dividing by H - 1). LayerNorm divides "
-                               "by H: x.var(-1, unbiased=False, keepdim=True).")
+        if _close(
+            got, (x - mu) / torch.sqrt(x.var(-1, keepdim=True, unbiased=True) + eps) * w + b, 1e-4
+        ):
+            raise CheckFailure(
+                f"({case}) You used the unbiased variance (dividing by H - 1). LayerNorm divides "
+                "by H: x.var(-1, unbiased=False, keepdim=True)."
+            )
         if _close(got, F.layer_norm(x, x.shape[-1:], None, None, eps)):
-            raise CheckFailure(f"({case}) The normalisation is right, but the result must then be scaled by "
-                               "weight (gamma) and shifted by bias (beta), one value per feature.")
-        if x.dim() == 3 and x.size(0) > 1 and _close(
-                got, (x - x.mean(0, keepdim=True)) / torch.sqrt(x.var(0, keepdim=True, unbiased=False) + eps) * w + b):
-            raise CheckFailure(f"({case}) You normalised over the batch axis, which is what batch norm does. "
-                               "LayerNorm normalises each token on its own, over its features: the last axis.")
-        compare("LayerNorm", got, want, atol=1e-4, case=case,
-                hint="mean and biased variance over the last axis (keepdim=True), then "
-                     "(x - mean) / sqrt(var + eps) * weight + bias; eps goes inside the square root.")
+            raise CheckFailure(
+                f"({case}) The normalisation is right, but the result must then be scaled by "
+                "weight (gamma) and shifted by bias (beta), one value per feature."
+            )
+        if (
+            x.dim() == 3
+            and x.size(0) > 1
+            and _close(
+                got,
+                (x - x.mean(0, keepdim=True))
+                / torch.sqrt(x.var(0, keepdim=True, unbiased=False) + eps)
+                * w
+                + b,
+            )
+        ):
+            raise CheckFailure(
+                f"({case}) You normalised over the batch axis, which is what batch norm does. "
+                "LayerNorm normalises each token on its own, over its features: the last axis."
+            )
+        compare(
+            "LayerNorm",
+            got,
+            want,
+            atol=1e-4,
+            case=case,
+            hint="mean and biased variance over the last axis (keepdim=True), then "
+            "(x - mean) / sqrt(var + eps) * weight + bias; eps goes inside the square root.",
+        )
     return "Each token is normalised over its own features, whatever the batch holds."
 
 
@@ -65,8 +92,14 @@ class _Attention(nn.Module):
 
     def __init__(self, H: int, nh: int):
         super().__init__()
-        config = BertConfig(vocab_size=11, hidden_size=H, num_hidden_layers=1, num_attention_heads=nh,
-                            intermediate_size=H, attention_probs_dropout_prob=0.0)
+        config = BertConfig(
+            vocab_size=11,
+            hidden_size=H,
+            num_hidden_layers=1,
+            num_attention_heads=nh,
+            intermediate_size=H,
+            attention_probs_dropout_prob=0.0,
+        )
         self.self = BertSelfAttention(config)
         self.dense = nn.Linear(H, H)
 
@@ -75,7 +108,8 @@ class _Attention(nn.Module):
 
 
 def _block_parts(seed: int, H: int, nh: int, inner: int):
-    with torch.random.fork_rng(devices=[]):  # seeded weights without touching the reader's global seed
+    # Seeded weights without touching the reader's global random state.
+    with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         attention = _Attention(H, nh).eval()
         ffn = nn.Sequential(nn.Linear(H, inner), nn.GELU(), nn.Linear(inner, H)).eval()
@@ -89,7 +123,9 @@ def _block_parts(seed: int, H: int, nh: int, inner: int):
 @exercise("encoder.pre_ln_block", "A pre-LN encoder block", points=1)
 def check_pre_ln_block(fn) -> str:
     """fn(x, attention, ffn, norm1, norm2) -> h + ffn(norm2(h)), where h = x + attention(norm1(x))."""
-    for i, (B, T, H, nh, inner) in enumerate([(2, 5, 12, 3, 20), (1, 1, 8, 2, 13), (3, 4, 6, 1, 9)]):
+    for i, (B, T, H, nh, inner) in enumerate(
+        [(2, 5, 12, 3, 20), (1, 1, 8, 2, 13), (3, 4, 6, 1, 9)]
+    ):
         attention, ffn, n1, n2 = _block_parts(i, H, nh, inner)
         x = torch.randn(B, T, H, generator=generator(60 + i)) * 2
         with torch.no_grad():
@@ -103,16 +139,28 @@ def check_pre_ln_block(fn) -> str:
             swapped = hs + ffn(n1(hs))
         case = f"x of shape {(B, T, H)}"
         if _close(got, post, 1e-4):
-            raise CheckFailure(f"({case}) This is the post-LN block, BERT's: norm(x + sublayer(x)). In the "
-                               "pre-LN block the norm comes first, inside the branch: x + sublayer(norm(x)).")
+            raise CheckFailure(
+                f"({case}) This is the post-LN block, BERT's: norm(x + sublayer(x)). In the "
+                "pre-LN block the norm comes first, inside the branch: x + sublayer(norm(x))."
+            )
         if _close(got, no_res, 1e-4):
-            raise CheckFailure(f"({case}) The residual connections are missing: add the branch's input back, "
-                               "h = x + attention(norm1(x)) and out = h + ffn(norm2(h)).")
+            raise CheckFailure(
+                f"({case}) The residual connections are missing: add the branch's input back, "
+                "h = x + attention(norm1(x)) and out = h + ffn(norm2(h))."
+            )
         if _close(got, swapped, 1e-4):
-            raise CheckFailure(f"({case}) norm1 and norm2 are swapped: norm1 belongs to the attention "
-                               "sub-layer, norm2 to the feed-forward sub-layer.")
-        compare("block output", got, want, atol=1e-4, case=case,
-                hint="h = x + attention(norm1(x)); return h + ffn(norm2(h)).")
+            raise CheckFailure(
+                f"({case}) norm1 and norm2 are swapped: norm1 belongs to the attention "
+                "sub-layer, norm2 to the feed-forward sub-layer."
+            )
+        compare(
+            "block output",
+            got,
+            want,
+            atol=1e-4,
+            case=case,
+            hint="h = x + attention(norm1(x)); return h + ffn(norm2(h)).",
+        )
     return "In the pre-LN block the residual path x -> output passes through no LayerNorm at all."
 
 
@@ -121,8 +169,13 @@ def _pieces(c: BertConfig) -> dict[str, int]:
     """The parameter count of BertModel(c), piece by piece (the reference the check compares with)."""
     H, inner, L = c.hidden_size, c.intermediate_size, c.num_hidden_layers
     return {
-        "token, position and segment embeddings": (c.vocab_size + c.max_position_embeddings + c.type_vocab_size) * H,
-        "LayerNorms (gamma and beta, 2H each: one after the embeddings, two per layer)": 2 * H * (2 * L + 1),
+        "token, position and segment embeddings": (
+            c.vocab_size + c.max_position_embeddings + c.type_vocab_size
+        )
+        * H,
+        "LayerNorms (gamma and beta, 2H each: one after the embeddings, two per layer)": 2
+        * H
+        * (2 * L + 1),
         "attention weights": L * 4 * H * H,
         "attention biases": L * 4 * H,
         "feed-forward weights": L * 2 * H * inner,
@@ -132,10 +185,23 @@ def _pieces(c: BertConfig) -> dict[str, int]:
 
 
 _CONFIGS = [
-    dict(vocab_size=37, hidden_size=20, num_hidden_layers=3, num_attention_heads=4, intermediate_size=50,
-         max_position_embeddings=33, type_vocab_size=3),
-    dict(vocab_size=101, hidden_size=24, num_hidden_layers=2, num_attention_heads=3, intermediate_size=37,
-         max_position_embeddings=40),
+    dict(
+        vocab_size=37,
+        hidden_size=20,
+        num_hidden_layers=3,
+        num_attention_heads=4,
+        intermediate_size=50,
+        max_position_embeddings=33,
+        type_vocab_size=3,
+    ),
+    dict(
+        vocab_size=101,
+        hidden_size=24,
+        num_hidden_layers=2,
+        num_attention_heads=3,
+        intermediate_size=37,
+        max_position_embeddings=40,
+    ),
     dict(),  # bert-base
 ]
 
@@ -149,9 +215,11 @@ def check_parameter_count(fn) -> str:
             want = BertModel(config).num_parameters()
         pieces = _pieces(config)  # sums to `want` (tests/test_checks_encoder.py makes sure)
         got = fn(config)
-        desc = (f"vocab {config.vocab_size}, hidden {config.hidden_size}, layers {config.num_hidden_layers}, "
-                f"intermediate {config.intermediate_size}, positions {config.max_position_embeddings}, "
-                f"segments {config.type_vocab_size}")
+        desc = (
+            f"vocab {config.vocab_size}, hidden {config.hidden_size}, layers {config.num_hidden_layers}, "
+            f"intermediate {config.intermediate_size}, positions {config.max_position_embeddings}, "
+            f"segments {config.type_vocab_size}"
+        )
         if isinstance(got, torch.Tensor) and got.numel() == 1:
             got = got.item()
         if not isinstance(got, (int, float)) or isinstance(got, bool) or not math.isfinite(got):
@@ -162,13 +230,21 @@ def check_parameter_count(fn) -> str:
         missing = [name for name, n in pieces.items() if n == diff]
         if missing:
             raise CheckFailure(f"({desc}) {got:,} is {diff:,} short: exactly the {missing[0]}.")
-        ffn_4h = want - pieces["feed-forward weights"] - pieces["feed-forward biases"] + config.num_hidden_layers * (
-            8 * config.hidden_size ** 2 + 5 * config.hidden_size)
+        ffn_4h = (
+            want
+            - pieces["feed-forward weights"]
+            - pieces["feed-forward biases"]
+            + config.num_hidden_layers * (8 * config.hidden_size**2 + 5 * config.hidden_size)
+        )
         if got == ffn_4h:
-            raise CheckFailure(f"({desc}) You assumed the feed-forward width is 4H; use config.intermediate_size "
-                               "(4H in bert-base, but not in every config).")
-        raise CheckFailure(f"({desc}) got {got:,}, expected {want:,} (off by {diff:+,}). Count per piece: "
-                           "embeddings (V + P + S) x H; per layer Q, K, V, O (H x H + H each), the FFN "
-                           "(H x I + I, then I x H + H), two LayerNorms (2H each); one more LayerNorm after "
-                           "the embeddings; the pooler H x H + H.")
+            raise CheckFailure(
+                f"({desc}) You assumed the feed-forward width is 4H; use config.intermediate_size "
+                "(4H in bert-base, but not in every config)."
+            )
+        raise CheckFailure(
+            f"({desc}) got {got:,}, expected {want:,} (off by {diff:+,}). Count per piece: "
+            "embeddings (V + P + S) x H; per layer Q, K, V, O (H x H + H each), the FFN "
+            "(H x I + I, then I x H + H), two LayerNorms (2H each); one more LayerNorm after "
+            "the embeddings; the pooler H x H + H."
+        )
     return "Your formula matches BertModel exactly, bert-base included."
