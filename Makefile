@@ -28,13 +28,14 @@ JB_FLAGS := -W -n --keep-going
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help setup vendor book test chromium lint clean distclean student grade
+.PHONY: help setup vendor book test chromium lint clean distclean student grade bench
 
 help:
 	@echo "make book       build the book into $(SITE) (sets up $(VENV) on first use)"
 	@echo "make test       build the book, then run every test (unit, book, browser)"
 	@echo "make student    write the student edition of the lessons into $(STUDENT)/"
 	@echo "make grade      grade notebooks: make grade SUBMISSIONS=folder [TIMEOUT=600]"
+	@echo "make bench      run the benchmarks (tables, results file, performance page)"
 	@echo "make lint       ruff check and format check"
 	@echo "make clean      remove build outputs; make distclean also removes $(VENV)"
 
@@ -94,8 +95,13 @@ grade: setup
 	$(PY) -m bertlib grade $(SUBMISSIONS) --timeout $(TIMEOUT) --json grades.json
 
 # --- benchmarks -------------------------------------------------------------
-# `make bench` (CPU timings of the training step) is added here with the
-# performance appendix.
+# Training-step throughput against transformers and the matmul ceiling,
+# inference latency, peak memory, lesson times; prints the tables and
+# rewrites benchmarks/results.{json,md}, book/images/performance.png and the
+# numbers of book/performance.md. Not part of `make test`.
+BENCH_ARGS ?=
+bench: setup
+	$(PY) -m benchmarks $(BENCH_ARGS)
 
 # --- housekeeping -----------------------------------------------------------
 lint: setup

@@ -4,7 +4,8 @@ The book is built by Jupyter Book 1 with ``execute_notebooks: cache``
 (see ``_config.yml``): myst-nb executes each notebook through jupyter-cache
 and stores the run, with its execution time, in ``_build/.jupyter_cache``.
 :func:`lesson_times` reads those records (they exist after any ``make book``).
-:func:`cold_build` copies the book's sources into a temporary folder and times
+:func:`cold_build` copies the repository (without .venv, .git and build outputs)
+into a temporary folder and times
 ``jupyter-book build`` there from an empty cache, with the Makefile's flags;
 it executes every lesson, so it takes minutes.
 """
@@ -20,11 +21,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["lesson_times", "cold_build", "BOOK_SOURCES"]
+__all__ = ["lesson_times", "cold_build"]
 
 ROOT = Path(__file__).resolve().parent.parent
-# What a build reads; copied for a cold build (book/_static holds the vendored scripts).
-BOOK_SOURCES = ("_config.yml", "_toc.yml", "book", "lessons")
+# Not copied for a cold build: environments, caches, build outputs (a page may include any
+# other file, e.g. book/performance.md includes benchmarks/results.md, so the rest is copied).
+SKIP = (".git", ".venv", "_build", "node_modules", "test-artifacts", "student", "checkpoints",
+        "__pycache__", ".pytest_cache", ".ruff_cache", ".ipynb_checkpoints", "*.egg-info")
 JB_FLAGS = ("-W", "-n", "--keep-going")  # as the Makefile's JB_FLAGS
 
 
@@ -66,13 +69,8 @@ def cold_build(root: Path = ROOT, timeout: float = 3600) -> dict[str, Any]:
         ``lessons`` (per-notebook times from the fresh cache) and the tail of the log.
     """
     with tempfile.TemporaryDirectory(prefix="bert-book-build-") as tmp:
-        work = Path(tmp)
-        for name in BOOK_SOURCES:
-            src = root / name
-            if src.is_dir():
-                shutil.copytree(src, work / name, ignore=shutil.ignore_patterns("checkpoints", ".ipynb_checkpoints"))
-            elif src.is_file():
-                shutil.copy2(src, work / name)
+        work = Path(tmp) / "book"
+        shutil.copytree(root, work, ignore=shutil.ignore_patterns(*SKIP), symlinks=True)
         bindir = Path(sys.executable).parent
         env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
         t0 = time.perf_counter()

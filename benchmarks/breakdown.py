@@ -8,7 +8,10 @@ elementwise updates) still read and write every element of large tensors.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -20,10 +23,6 @@ from .setups import Setup, make_batches
 from .training import VARIANTS, build_model, make_optimizer, train_step
 
 __all__ = ["CATEGORIES", "categorize", "time_breakdown"]
-
-# Kineto (the profiler's backend) prints a line at every start and stop unless told not to;
-# it reads this when a profile starts.
-os.environ.setdefault("KINETO_LOG_LEVEL", "5")
 
 # Checked in order; the first category whose any pattern occurs in the op's name wins.
 CATEGORIES: dict[str, tuple[str, ...]] = {
@@ -64,9 +63,15 @@ def time_breakdown(setup: Setup, steps: int = 2, seed: int = 0) -> dict[str, Any
     optimizer = make_optimizer(model, variant)
     batches = make_batches(setup, steps, seed=seed)
     train_step(model, optimizer, batches[0], variant)  # warm-up, outside the profile
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
+    prof = profile(activities=[ProfilerActivity.CPU])
+    with _quiet_stderr():
+        prof.start()
+    try:
         for batch in batches:
             train_step(model, optimizer, batch, variant)
+    finally:
+        with _quiet_stderr():
+            prof.stop()
     totals: dict[str, float] = {c: 0.0 for c in [*CATEGORIES, OPTIMIZER, OTHER]}
     for event in prof.events():
         if not event.name.startswith("aten::"):
@@ -81,3 +86,17 @@ def time_breakdown(setup: Setup, steps: int = 2, seed: int = 0) -> dict[str, Any
     total = sum(totals.values())
     return {"setup": setup.name, "ms_per_step": total / 1e3 / len(batches),
             "shares": {k: v / total for k, v in totals.items()}}
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence file descriptor 2: the profiler's C++ backend logs a line at every start and stop."""
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from .breakdown import OPTIMIZER
+from .training import paired_ratio
 
 __all__ = ["substitutions", "update_page"]
 
@@ -33,7 +34,8 @@ def substitutions(results: dict[str, Any]) -> dict[str, str]:
     m = results["machine"]
     s: dict[str, str] = {
         "bench_date": results["date"][:10], "bench_cpu": m["cpu"], "bench_cpus": str(m["logical_cpus"]),
-        "bench_threads": str(results["settings"]["threads"]), "bench_torch": m["torch"],
+        "bench_threads": "1 PyTorch thread" if results["settings"]["threads"] == 1
+        else f"{results['settings']['threads']} PyTorch threads", "bench_torch": m["torch"],
         "bench_transformers": m["transformers"], "bench_repeats": str(results["settings"]["repeats"]),
         "bench_load": f"{results['load_average_start'][0]:.1f}" if results["load_average_start"] else "unknown",
         "peak_gflops": f"{results['peak_gflops_1024']:.0f}",
@@ -51,11 +53,10 @@ def substitutions(results: dict[str, Any]) -> dict[str, str]:
         s[f"{n}_ceiling_gflops"] = f"{r['ceiling_gflops']:.0f}"
         s[f"{n}_seq_len"] = f"{r['mean_seq_len']:.0f}"
         s[f"{n}_predicted"] = f"{r['mean_predicted']:.0f}"
-        base = v["bertlib"]["tokens_per_s"]
         for key, name in [("head_all", "bertlib, head at every position"), ("eager", "bertlib, eager attention"),
                           ("dropout", "bertlib, attention dropout 0.1"), ("fused_adamw", "bertlib, fused AdamW")]:
-            if name in v:  # speed of the variant relative to bertlib's default
-                s[f"{n}_{key}"] = _x(v[name]["tokens_per_s"] / base)
+            if name in v:  # speed of the variant relative to bertlib's default, paired by round
+                s[f"{n}_{key}"] = _x(paired_ratio(r, name, "bertlib"))
     for n, f in results["flops"].items():
         ours, theirs = sum(f["bertlib"].values()), sum(f["transformers"].values())
         s[f"{n}_vocab_share_hf"] = _pct(f["transformers"]["vocabulary projection"] / theirs)

@@ -11,6 +11,7 @@ from typing import Any
 
 from .breakdown import CATEGORIES, OPTIMIZER, OTHER
 from .flops import PARTS
+from .training import paired_ratio
 
 __all__ = ["markdown_tables", "save_figure", "table"]
 
@@ -58,8 +59,7 @@ def ablation_table(results: dict[str, Any]) -> str:
     for name in names:
         row = [name]
         for r in results["training"]:
-            v = r["variants"].get(name)
-            row.append(f"{v['tokens_per_s'] / r['variants']['bertlib']['tokens_per_s']:.2f}" if v else "-")
+            row.append(f"{paired_ratio(r, name, 'bertlib'):.2f}" if name in r["variants"] else "-")
         rows.append(row)
     return table(["variant (speed relative to bertlib)", *[r["setup"] for r in results["training"]]], rows)
 
@@ -145,8 +145,7 @@ def save_figure(results: dict[str, Any], path: Path) -> None:
     names = list(train[0]["variants"])
     width = 0.8 / len(names)
     for i, name in enumerate(names):
-        ys = [r["variants"][name]["tokens_per_s"] / r["variants"]["transformers eager"]["tokens_per_s"]
-              if name in r["variants"] else 0 for r in train]
+        ys = [paired_ratio(r, name, "transformers eager") if name in r["variants"] else 0 for r in train]
         bars = ax1.bar([j + (i - (len(names) - 1) / 2) * width for j in range(len(train))], ys, width,
                        label=SHORT.get(name, name))
         if name == "bertlib":
@@ -154,8 +153,8 @@ def save_figure(results: dict[str, Any], path: Path) -> None:
     ax1.axhline(1.0, color="gray", lw=0.8)
     ax1.set_xticks(range(len(train)), [f"{r['setup']}\nL{r['config']['layers']}/H{r['config']['hidden']}, "
                                        f"V {r['config']['vocab']:,}" for r in train])
-    ax1.set_ylabel("training tokens/s relative to HF eager")
-    ax1.set_title("Training step throughput (median of interleaved rounds)")
+    ax1.set_ylabel("time of HF eager step / time of step")
+    ax1.set_title("Training speed relative to HF eager (paired medians)")
     ax1.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
 
     labels, stacks, totals = [], [], []

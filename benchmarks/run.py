@@ -114,7 +114,7 @@ def run_suite(setups: list[str], repeats: int, batches: int, ablations: bool, me
     results["time_breakdown"] = []
     for name in setups:
         log(f"  profiling {name}", end="\r")
-        results["time_breakdown"].append(time_breakdown(SETUPS[name], steps=1 if name == "large" else 2))
+        results["time_breakdown"].append(time_breakdown(SETUPS[name], steps=2 if name == "large" else 4))
     results["inference"] = []
     if inference:
         for name in [s for s in setups if s != "large"] + (["minilm"] if "large" in setups else []):

@@ -126,8 +126,11 @@ def test_answer_key_passes_every_check(lesson, site_dir):
     from bertlib.classroom import is_check
 
     executed = nbformat.read(BUILD / "jupyter_execute" / f"{lesson}.ipynb", as_version=4)
+    headings = [c for c in executed.cells if c.cell_type == "markdown"
+                and re.search(r"^#+\s*Exercise \d+\.\d+", c.source, re.M)]
+    assert len(headings) >= 3, f"{lesson} needs at least three exercises (implement, predict, explore)"
     checks = [c for c in executed.cells if c.cell_type == "code" and is_check(c)]
-    assert len(checks) >= 3, f"{lesson} needs at least three exercises with checks"
+    assert checks, f"{lesson}: its implement-exercises need checks from bertlib.checks"
     for cell in checks:
         text = "".join(o.get("data", {}).get("text/plain", "") + o.get("text", "") for o in cell.outputs)
         assert not any(o.get("output_type") == "error" for o in cell.outputs), cell.source

@@ -118,7 +118,7 @@ def test_student_edition_scores_zero_with_a_message_for_every_exercise(lesson, t
     # (The answer key's full marks are checked on the book build's executed notebooks,
     # tests/test_book.py::test_answer_key_passes_every_check, so the lessons run once there.)
     expected = classroom.list_exercises(lesson)
-    assert len(expected) >= 3, f"{lesson.name} needs at least three exercises with checks"
+    assert expected, f"{lesson.name} has no checked exercises"
     (student,) = classroom.make_student_edition(lesson, tmp_path / lesson.name)
     rows = classroom.grade_notebook(student, timeout=900, cwd=str(lesson.parent))
     assert [r.exercise for r in rows] == [e.grade_id for e in expected]
