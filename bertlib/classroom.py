@@ -87,7 +87,10 @@ def make_student_edition(src: str | os.PathLike, dst: str | os.PathLike) -> list
             if cell.cell_type == "code":
                 cell.outputs, cell.execution_count = [], None
             if is_solution(cell):
-                cell.source = strip_solution(cell.source, _exercise_name(cell, i), cell.cell_type == "markdown")
+                name = _exercise_name(cell, i)
+                cell.source = strip_solution(cell.source, name, cell.cell_type == "markdown")
+                if cell.cell_type == "code":
+                    _check_compiles(cell.source, f"{f.name}: {name}")
                 tags = cell.metadata.get("tags", [])
                 cell.metadata["tags"] = [t for t in tags if t != "hide-cell"]
         out = dst / f.name if src.is_dir() or dst.suffix != ".ipynb" else dst
@@ -95,6 +98,16 @@ def make_student_edition(src: str | os.PathLike, dst: str | os.PathLike) -> list
         nbformat.write(nb, out)
         written.append(out)
     return written
+
+
+def _check_compiles(source: str, name: str) -> None:
+    """A stub must still be valid Python (BEGIN/END inside a dict literal would not be)."""
+    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+    try:
+        compile(code, name, "exec")
+    except SyntaxError as e:
+        raise ValueError(f"{name}: the student stub is not valid Python ({e.msg}, line {e.lineno}); put "
+                         f"'{BEGIN}' and '{END}' around whole statements.") from None
 
 
 @dataclass

@@ -141,3 +141,9 @@ def test_plain_assert_check_cells_follow_nbgrader_rules(tmp_path):
     rows = classroom.grade_notebook(path, timeout=60)
     assert [(r.passed, r.points) for r in rows] == [(True, 1), (False, 0)]
     assert "AssertionError: rows sum to 1" in rows[1].message
+
+
+def test_solution_markers_inside_an_expression_are_rejected(tmp_path):
+    src = notebook(tmp_path, "bad.ipynb", solution("ex-dict", 'rates = {\n    ### BEGIN SOLUTION\n    "a": 1,\n    ### END SOLUTION\n}'))
+    with pytest.raises(ValueError, match="not valid Python"):
+        classroom.make_student_edition(src, tmp_path / "out")
