@@ -120,6 +120,7 @@ class PreTrainedMixin:
 
     def _load_matching(self, state: dict[str, torch.Tensor], source: str) -> dict[str, list[str]]:
         expected = {k for k in self.state_dict() if k not in self._tied_weights}
+        state = {_modern_key(k): v for k, v in state.items()}
         prefix = self.base_model_prefix + "."
         ours_prefixed = any(k.startswith(prefix) for k in expected)
         theirs_prefixed = any(k.startswith(prefix) for k in state)
@@ -150,6 +151,16 @@ class PreTrainedMixin:
             for k in sorted(set(state) & expected):
                 own[k].copy_(state[k])
         return {"missing_keys": missing, "unexpected_keys": unexpected}
+
+
+def _modern_key(key: str) -> str:
+    """Checkpoints from the original TensorFlow BERT (e.g. bert-base-uncased on the Hub) name the
+    LayerNorm parameters gamma and beta; PyTorch names them weight and bias."""
+    if key.endswith("LayerNorm.gamma"):
+        return key[: -len("gamma")] + "weight"
+    if key.endswith("LayerNorm.beta"):
+        return key[: -len("beta")] + "bias"
+    return key
 
 
 def _check_tokenizer_file(path: Path, config: BertConfig) -> None:

@@ -206,6 +206,7 @@ class Trainer:
         if not groups:
             raise ValueError("No trainable parameters: every parameter is frozen (requires_grad=False).")
         self.optimizer = torch.optim.AdamW(groups, lr=self.config.lr)
+        self._trained = [p for g in groups for p in g["params"]]
         self.history = History()
         self.step = 0
         self._perms: dict[int, torch.Tensor] = {}
@@ -256,9 +257,11 @@ class Trainer:
                     loss.backward()
                 running += loss.item()
             if c.max_grad_norm:
-                nn.utils.clip_grad_norm_(self.model.parameters(), c.max_grad_norm)
+                # Over what the optimizer updates: a frozen or left-out weight's gradient must not
+                # shrink the step of the weights that are trained.
+                nn.utils.clip_grad_norm_(self._trained, c.max_grad_norm)
             self.optimizer.step()
-            self.optimizer.zero_grad(set_to_none=True)
+            self.model.zero_grad(set_to_none=True)  # also parameters outside the optimizer
             self.step += 1
             count += 1
             bar.update(1)

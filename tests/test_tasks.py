@@ -75,7 +75,7 @@ def test_sentiment_words_are_not_enough():
         assert abs(pos - neg) <= 0.35 * (pos + neg), (word, neg, pos)
 
 
-def test_nli_neutral_hypotheses_are_not_stated():
+def test_nli_entailed_claims_repeat_the_premise():
     task = load_task("nli")
     for ex in task.train[:300]:
         if task.labels[ex.label] == "entailment" and " not " not in ex.text_pair:

@@ -137,6 +137,25 @@ def test_weights_of_a_different_shape_are_named(tmp_path):
         BertForPreTraining.from_pretrained(tmp_path, intermediate_size=38)
 
 
+def test_old_gamma_beta_layernorm_names_load(tmp_path):
+    # Checkpoints converted from the original TensorFlow BERT (bert-base-uncased on the Hub among
+    # them) call the LayerNorm parameters gamma and beta.
+    from safetensors.torch import load_file, save_file
+
+    torch.manual_seed(0)
+    model = BertForPreTraining(BertConfig.preset("test"))
+    model.save_pretrained(tmp_path)
+    state = load_file(tmp_path / "model.safetensors")
+    renamed = {k.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta"): v
+               for k, v in state.items()}
+    assert sum(k.endswith("LayerNorm.gamma") for k in renamed) > 0
+    save_file(renamed, tmp_path / "model.safetensors")
+    loaded = BertForPreTraining.from_pretrained(tmp_path)
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, loaded.state_dict()[k]), k
+    assert loaded.loading_info["missing_keys"] == []
+
+
 def test_frozen_body_and_discriminative_learning_rates():
     trainer, _ = setup(steps=2)
     model = trainer.model
@@ -150,6 +169,27 @@ def test_frozen_body_and_discriminative_learning_rates():
     before = params(model.bert)
     Trainer(model, trainer.train_data, trainer.config).train()
     assert all(torch.equal(v, params(model.bert)[k]) for k, v in before.items())
+
+
+def test_gradient_clipping_covers_only_the_trained_weights():
+    # Training only the NSP head gives the same head whether the rest of the model is frozen or
+    # merely left out of the optimizer: the gradients of weights that are not trained must not
+    # enter the clipping norm.
+    def nsp_head_after_training(freeze_rest):
+        trainer, _ = setup(steps=4, max_grad_norm=1e-3)
+        model = trainer.model
+        head = list(model.cls.seq_relationship.parameters())
+        if freeze_rest:
+            for p in model.parameters():
+                p.requires_grad_(False)
+            for p in head:
+                p.requires_grad_(True)
+        Trainer(model, trainer.train_data, trainer.config, param_groups=[{"params": head}]).train()
+        assert all(p.grad is None for p in model.parameters())
+        return [p.detach().clone() for p in head]
+
+    for a, b in zip(nsp_head_after_training(True), nsp_head_after_training(False)):
+        assert torch.equal(a, b)
 
 
 def test_bad_training_settings():
