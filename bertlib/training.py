@@ -17,10 +17,9 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -28,7 +27,9 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
+from .batches import Dataset, EncodedDataset
 from .checkpoint import CheckpointError, load_tensors, save_tensors
+from .history import History, LivePlot
 from .metrics import batch_metrics
 from .utils import generator, get_device
 
@@ -36,50 +37,6 @@ __all__ = [
     "TrainingConfig", "Trainer", "History", "EncodedDataset", "Dataset", "default_param_groups",
     "warmup_linear_decay",
 ]
-
-
-class Dataset(Protocol):
-    """What the loop needs from data: a length, and a way to make a batch from indices."""
-
-    def __len__(self) -> int: ...
-
-    def collate(self, indices: Sequence[int], generator: torch.Generator | None = None) -> dict[str, torch.Tensor]: ...
-
-
-class EncodedDataset:
-    """Tokenized examples (dicts of lists or ints), padded per batch.
-
-    ``input_ids`` and ``token_type_ids`` are padded to the batch's longest
-    example and an ``attention_mask`` is added; per-token label lists are padded
-    with -100; scalar fields (labels, positions) are stacked.
-    """
-
-    def __init__(self, examples: Sequence[dict[str, Any]], pad_token_id: int = 0):
-        if len(examples) == 0:
-            raise ValueError("The dataset is empty: there is nothing to train or evaluate on.")
-        if "input_ids" not in examples[0]:
-            raise ValueError("Each example needs 'input_ids' (encode the texts with the tokenizer first).")
-        self.examples = list(examples)
-        self.pad_token_id = pad_token_id
-
-    def __len__(self) -> int:
-        return len(self.examples)
-
-    def collate(self, indices: Sequence[int], generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
-        rows = [self.examples[i] for i in indices]
-        T = max(len(r["input_ids"]) for r in rows)
-        batch: dict[str, torch.Tensor] = {}
-        for key in rows[0]:
-            values = [r[key] for r in rows]
-            if isinstance(values[0], (list, tuple)):
-                fill = self.pad_token_id if key == "input_ids" else (-100 if "label" in key else 0)
-                batch[key] = torch.tensor([list(v) + [fill] * (T - len(v)) for v in values], dtype=torch.long)
-            else:
-                batch[key] = torch.tensor(values)
-        if "attention_mask" not in batch:
-            batch["attention_mask"] = torch.tensor([[1] * len(r["input_ids"]) + [0] * (T - len(r["input_ids"]))
-                                                    for r in rows], dtype=torch.long)
-        return batch
 
 
 @dataclass
@@ -112,30 +69,6 @@ class TrainingConfig:
             raise ValueError(f"batch_size ({self.batch_size}) must be divisible by grad_accum_steps ({self.grad_accum_steps}).")
         if self.lr <= 0 or self.warmup_steps < 0:
             raise ValueError("lr must be positive and warmup_steps non-negative.")
-
-
-@dataclass
-class History:
-    """What happened during training: lists of records a lesson can plot."""
-
-    train: list[dict[str, float]] = field(default_factory=list)
-    eval: list[dict[str, float]] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def series(self, key: str, split: str = "train") -> tuple[list[int], list[float]]:
-        """(steps, values) of one metric, e.g. ``history.series("mlm_accuracy", "eval")``."""
-        rows = [r for r in getattr(self, split) if key in r]
-        return [int(r["step"]) for r in rows], [r[key] for r in rows]
-
-    @property
-    def final(self) -> dict[str, float]:
-        """The last evaluation's metrics."""
-        return dict(self.eval[-1]) if self.eval else {}
-
-    def plot(self, **kwargs):
-        from .viz import plot_history
-
-        return plot_history(self, **kwargs)
 
 
 def warmup_linear_decay(step: int, warmup_steps: int, total_steps: int) -> float:
@@ -237,7 +170,7 @@ class Trainer:
         stop = c.steps if until is None else min(until, c.steps)
         main = self.rank == 0  # only rank 0 reports, evaluates and saves
         bar = tqdm(total=c.steps, initial=self.step, desc="training", disable=not (c.progress and main), leave=True)
-        plotter = _LivePlot(self.history) if c.live_plot and main else None
+        plotter = LivePlot(self.history) if c.live_plot and main else None
         start, running, count = time.perf_counter(), 0.0, 0
         while self.step < stop:
             self._train_model.train()
@@ -385,36 +318,3 @@ def _checkpoints(root: Path) -> list[tuple[int, Path]]:
 
 def _to(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
     return {k: v.to(device) for k, v in batch.items()}
-
-
-class _LivePlot:
-    """Redraws the loss curves in place in Jupyter (at most every 2 s); a no-op elsewhere."""
-
-    def __init__(self, history: History, every_s: float = 2.0):
-        self.history, self.every_s, self.last, self.handle = history, every_s, 0.0, None
-        try:
-            from IPython import get_ipython
-            self.active = get_ipython() is not None
-        except ImportError:
-            self.active = False
-
-    def update(self, force: bool = False) -> None:
-        if not self.active or (not force and time.perf_counter() - self.last < self.every_s):
-            return
-        import matplotlib.pyplot as plt
-        from IPython.display import display
-
-        from .viz import plot_history
-
-        fig = plot_history(self.history)
-        if self.handle is None:
-            self.handle = display(fig, display_id=True)
-        else:
-            self.handle.update(fig)
-        plt.close(fig)
-        self.last = time.perf_counter()
-
-    def close(self) -> None:
-        self.update(force=True)
-
-

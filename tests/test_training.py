@@ -188,7 +188,7 @@ def test_gradient_clipping_covers_only_the_trained_weights():
         assert all(p.grad is None for p in model.parameters())
         return [p.detach().clone() for p in head]
 
-    for a, b in zip(nsp_head_after_training(True), nsp_head_after_training(False)):
+    for a, b in zip(nsp_head_after_training(True), nsp_head_after_training(False), strict=True):
         assert torch.equal(a, b)
 
 

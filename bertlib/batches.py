@@ -1,0 +1,58 @@
+"""Datasets the training loop reads: anything with a length and a ``collate``.
+
+:class:`EncodedDataset` holds tokenized examples and pads each batch to its own
+longest example, so a batch of short sentences costs little.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import torch
+
+__all__ = ["Dataset", "EncodedDataset"]
+
+
+class Dataset(Protocol):
+    """What the loop needs from data: a length, and a way to make a batch from indices."""
+
+    def __len__(self) -> int: ...
+
+    def collate(self, indices: Sequence[int], generator: torch.Generator | None = None) -> dict[str, torch.Tensor]: ...
+
+
+class EncodedDataset:
+    """Tokenized examples (dicts of lists or ints), padded per batch.
+
+    ``input_ids`` and ``token_type_ids`` are padded to the batch's longest
+    example and an ``attention_mask`` is added; per-token label lists are padded
+    with -100; scalar fields (labels, positions) are stacked.
+    """
+
+    def __init__(self, examples: Sequence[dict[str, Any]], pad_token_id: int = 0):
+        if len(examples) == 0:
+            raise ValueError("The dataset is empty: there is nothing to train or evaluate on.")
+        if "input_ids" not in examples[0]:
+            raise ValueError("Each example needs 'input_ids' (encode the texts with the tokenizer first).")
+        self.examples = list(examples)
+        self.pad_token_id = pad_token_id
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def collate(self, indices: Sequence[int], generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        rows = [self.examples[i] for i in indices]
+        T = max(len(r["input_ids"]) for r in rows)
+        batch: dict[str, torch.Tensor] = {}
+        for key in rows[0]:
+            values = [r[key] for r in rows]
+            if isinstance(values[0], (list, tuple)):
+                fill = self.pad_token_id if key == "input_ids" else (-100 if "label" in key else 0)
+                batch[key] = torch.tensor([list(v) + [fill] * (T - len(v)) for v in values], dtype=torch.long)
+            else:
+                batch[key] = torch.tensor(values)
+        if "attention_mask" not in batch:
+            batch["attention_mask"] = torch.tensor([[1] * len(r["input_ids"]) + [0] * (T - len(r["input_ids"]))
+                                                    for r in rows], dtype=torch.long)
+        return batch
