@@ -86,19 +86,19 @@ def check_split_heads(fn) -> str:
     return "Each head sees every token, with its own slice of the features."
 
 
+def attention_config(H: int, nh: int):
+    """The smallest BertConfig around one attention block of width H with nh heads, no dropout."""
+    from ..config import BertConfig
+
+    return BertConfig(vocab_size=11, hidden_size=H, num_hidden_layers=1, num_attention_heads=nh,
+                      intermediate_size=H, attention_probs_dropout_prob=0.0)
+
+
 def _self_attention(config_seed: int, H: int, nh: int):
     """A BertSelfAttention with seeded random weights and no dropout (no position information)."""
-    from ..config import BertConfig
     from ..model import BertSelfAttention
 
-    config = BertConfig(
-        vocab_size=11,
-        hidden_size=H,
-        num_hidden_layers=1,
-        num_attention_heads=nh,
-        intermediate_size=H,
-        attention_probs_dropout_prob=0.0,
-    )
+    config = attention_config(H, nh)
     # Seeded weights without touching the reader's global random state.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config_seed)

@@ -11,6 +11,7 @@ from torch import nn
 from ..config import BertConfig
 from ..model import BertModel, BertSelfAttention
 from ..utils import generator
+from .attention import attention_config
 from .core import CheckFailure, compare, exercise
 
 
@@ -92,15 +93,7 @@ class _Attention(nn.Module):
 
     def __init__(self, H: int, nh: int):
         super().__init__()
-        config = BertConfig(
-            vocab_size=11,
-            hidden_size=H,
-            num_hidden_layers=1,
-            num_attention_heads=nh,
-            intermediate_size=H,
-            attention_probs_dropout_prob=0.0,
-        )
-        self.self = BertSelfAttention(config)
+        self.self = BertSelfAttention(attention_config(H, nh))
         self.dense = nn.Linear(H, H)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
