@@ -22,7 +22,8 @@ PARTS = ("embeddings", "attention projections", "attention scores and values", "
          "pooler and NSP head", "MLM transform", "vocabulary projection")
 
 
-def forward_flops(config: BertConfig, batch_size: int, seq_len: int, n_predicted: int) -> dict[str, float]:
+def forward_flops(config: BertConfig, batch_size: int, seq_len: int, n_predicted: int,
+                  kept: int | None = None) -> dict[str, float]:
     """Forward-pass FLOPs of ``BertForPreTraining`` on a (batch_size, seq_len) batch, per part.
 
     Args:
@@ -30,6 +31,9 @@ def forward_flops(config: BertConfig, batch_size: int, seq_len: int, n_predicted
         batch_size, seq_len: B and T; padding positions count (they are computed).
         n_predicted: rows the MLM head runs on: the labelled positions when the head
             runs only there (bertlib's default), B * T when it scores every position.
+        kept: rows the last layer computes after its keys and values: [CLS] and the
+            labelled positions when it runs only there (bertlib's default in training);
+            None for every position.
 
     Returns:
         FLOPs per part, keys in :data:`PARTS`.
@@ -37,20 +41,24 @@ def forward_flops(config: BertConfig, batch_size: int, seq_len: int, n_predicted
     B, T, H = batch_size, seq_len, config.hidden_size
     L, inter, V, n = config.num_hidden_layers, config.intermediate_size, config.vocab_size, n_predicted
     M = B * T  # token vectors flowing through every layer
+    K = M if kept is None else kept  # query rows of the last layer
     return {
         "embeddings": 2.0 * M * H,  # word + position + segment: two adds per element
-        "attention projections": L * 4 * 2.0 * M * H * H,  # query, key, value, output: (M, H) @ (H, H)
-        "attention scores and values": L * 2 * 2.0 * B * T * T * H,  # Q Kᵀ and weights @ V, all heads
-        "feed-forward": L * 2 * 2.0 * M * H * inter,  # H -> 4H -> H
+        # query, key, value, output: (M, H) @ (H, H); the last layer's query and output on K rows
+        "attention projections": (L * 4 - 2) * 2.0 * M * H * H + 2 * 2.0 * K * H * H,
+        # Q Kᵀ and weights @ V, all heads: T queries of T keys per sequence; K queries in the last layer
+        "attention scores and values": (L - 1) * 2 * 2.0 * B * T * T * H + 2 * 2.0 * K * T * H,
+        "feed-forward": ((L - 1) * M + K) * 2 * 2.0 * H * inter,  # H -> 4H -> H
         "pooler and NSP head": 2.0 * B * H * H + 2.0 * B * H * 2,  # on [CLS] only
         "MLM transform": 2.0 * n * H * H,  # dense + GELU + LayerNorm before the decoder
         "vocabulary projection": 2.0 * n * H * V,  # (n, H) @ (H, V), tied to the word embeddings
     }
 
 
-def train_flops(config: BertConfig, batch_size: int, seq_len: int, n_predicted: int) -> float:
+def train_flops(config: BertConfig, batch_size: int, seq_len: int, n_predicted: int,
+                kept: int | None = None) -> float:
     """FLOPs of one training step: forward + backward ≈ 3 x forward."""
-    return 3.0 * sum(forward_flops(config, batch_size, seq_len, n_predicted).values())
+    return 3.0 * sum(forward_flops(config, batch_size, seq_len, n_predicted, kept).values())
 
 
 def gemm_shapes(config: BertConfig, rows: int) -> list[tuple[int, int, int, int, bool, bool]]:

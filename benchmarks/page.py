@@ -53,7 +53,8 @@ def substitutions(results: dict[str, Any]) -> dict[str, str]:
         s[f"{n}_ceiling_gflops"] = f"{r['ceiling_gflops']:.0f}"
         s[f"{n}_seq_len"] = f"{r['mean_seq_len']:.0f}"
         s[f"{n}_predicted"] = f"{r['mean_predicted']:.0f}"
-        for key, name in [("head_all", "bertlib, head at every position"), ("eager", "bertlib, eager attention"),
+        for key, name in [("head_all", "bertlib, head at every position"),
+                          ("last_all", "bertlib, last layer at every position"), ("eager", "bertlib, eager attention"),
                           ("dropout", "bertlib, attention dropout 0.1"), ("fused_adamw", "bertlib, fused AdamW")]:
             if name in v:  # speed of the variant relative to bertlib's default, paired by round
                 s[f"{n}_{key}"] = _x(paired_ratio(r, name, "bertlib"))
@@ -62,6 +63,10 @@ def substitutions(results: dict[str, Any]) -> dict[str, str]:
         s[f"{n}_vocab_share_hf"] = _pct(f["transformers"]["vocabulary projection"] / theirs)
         s[f"{n}_vocab_share_bertlib"] = _pct(f["bertlib"]["vocabulary projection"] / ours)
         s[f"{n}_flop_ratio"] = _x(theirs / ours)
+        if "bertlib, last layer at every position" in f:
+            full_last = sum(f["bertlib, last layer at every position"].values())
+            s[f"{n}_last_flop_saving"] = _pct(1 - ours / full_last)  # share of the step the sparse last layer skips
+            s[f"{n}_head_flop_ratio"] = _x(theirs / full_last)  # what the masked head alone saves
         s[f"{n}_gflop"] = f"{3 * ours / 1e9:.1f}"
         s[f"{n}_ffn_share"] = _pct(f["bertlib"]["feed-forward"] / ours)
         s[f"{n}_attn_share"] = _pct(f["bertlib"]["attention scores and values"] / ours)

@@ -174,7 +174,7 @@ def save_figure(results: dict[str, Any], path: Path) -> None:
         ax2.text(101, y, f"{total:.1f} GFLOP", va="center", fontsize=8)
     ax2.set_xlim(0, 125)
     ax2.set_xlabel("share of a training step's FLOPs (%); total per step at the right")
-    ax2.set_title("Where the FLOPs go (HF scores every position, bertlib the masked ones)")
+    ax2.set_title("Where the FLOPs go (HF: every position; bertlib: head and last layer where read)")
     ax2.invert_yaxis()
     ax2.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=4)
     fig.tight_layout()

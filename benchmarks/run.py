@@ -102,10 +102,13 @@ def run_suite(setups: list[str], repeats: int, batches: int, ablations: bool, me
         results["training"].append(r)
         b = make_batches(setup, 1)[0]
         B, T = b["input_ids"].shape
-        n = int((b["labels"] != -100).sum())
+        selected = b["labels"] != -100
+        n = int(selected.sum())
+        selected[:, 0] = True  # the last layer's rows in bertlib: the labelled positions and [CLS]
         config = setup.config()
-        results["flops"][name] = {"batch": [B, T], "predicted": n,
-                                  "bertlib": forward_flops(config, B, T, n),
+        results["flops"][name] = {"batch": [B, T], "predicted": n, "kept": int(selected.sum()),
+                                  "bertlib": forward_flops(config, B, T, n, int(selected.sum())),
+                                  "bertlib, last layer at every position": forward_flops(config, B, T, n),
                                   "transformers": forward_flops(config, B, T, B * T)}
         log(f"training {name}: bertlib {r['variants']['bertlib']['tokens_per_s']:,.0f} tokens/s, "
             f"{r['ratios']['bertlib / transformers eager']:.2f}x HF eager, "

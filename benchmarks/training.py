@@ -38,6 +38,7 @@ class Variant:
     logits_at: str | None = None  # bertlib only: None (masked positions, the default) or "all"
     attention_dropout: float | None = None  # None keeps the config's (0 in the presets)
     fused_adamw: bool = False  # torch.optim.AdamW(fused=True)
+    sparse_last_layer: bool = True  # bertlib only: last layer only at [CLS] + labelled positions
 
 
 VARIANTS: dict[str, Variant] = {
@@ -46,6 +47,7 @@ VARIANTS: dict[str, Variant] = {
     "transformers sdpa": Variant("transformers", attn="sdpa"),
     # Ablations: bertlib with one of its choices undone, or one more taken.
     "bertlib, head at every position": Variant("bertlib", logits_at="all"),
+    "bertlib, last layer at every position": Variant("bertlib", sparse_last_layer=False),
     "bertlib, eager attention": Variant("bertlib", attn="eager"),
     "bertlib, attention dropout 0.1": Variant("bertlib", attention_dropout=0.1),
     "bertlib, fused AdamW": Variant("bertlib", fused_adamw=True),
@@ -59,6 +61,7 @@ def build_model(config: BertConfig, variant: Variant, state: dict[str, torch.Ten
         config = replace(config, attention_probs_dropout_prob=variant.attention_dropout)
     if variant.library == "bertlib":
         model = bertlib.BertForPreTraining(replace(config, attn_implementation=variant.attn))
+        model.sparse_last_layer = variant.sparse_last_layer
     else:
         import transformers  # a test dependency; bertlib itself never imports it
 
@@ -88,8 +91,13 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, batch: dict[s
 def _step_flops(config: BertConfig, batch: dict[str, torch.Tensor], variant: Variant) -> float:
     B, T = batch["input_ids"].shape
     everywhere = variant.library == "transformers" or variant.logits_at == "all"
-    n = B * T if everywhere else int((batch["labels"] != bertlib.IGNORE_INDEX).sum())
-    return train_flops(config, B, T, n)
+    selected = batch["labels"] != bertlib.IGNORE_INDEX
+    n = B * T if everywhere else int(selected.sum())
+    kept = None
+    if not everywhere and variant.sparse_last_layer:  # the rows BertForPreTraining keeps: labelled + [CLS]
+        selected[:, 0] = True
+        kept = int(selected.sum())
+    return train_flops(config, B, T, n, kept)
 
 
 def bench_training(setup: Setup, variants: list[str], repeats: int = 7, batches_per_repeat: int = 4,

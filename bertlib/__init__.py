@@ -8,7 +8,7 @@ One import gives the whole public API::
 
 Each object traces back to the chapter that teaches it: tokenization in
 ``bertlib.tokenization`` (chapter 2), skip-gram in ``bertlib.word2vec``
-(chapter 3), attention in ``bertlib.model`` (chapter 4), masking and NSP
+(chapter 3), attention in ``bertlib.attention`` (chapter 4), masking and NSP
 pairs in ``bertlib.pretraining`` (chapters 6-8), task heads and task data in
 ``bertlib.heads``, ``bertlib.tasks`` and ``bertlib.finetuning`` (chapter 9),
 ready-made models in ``bertlib.pretrained`` (chapters 8 and 10). The

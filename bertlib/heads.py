@@ -36,7 +36,9 @@ class BertForPreTrainingOutput:
         masked_logits: (N, V) scores at the N labelled positions, in row-major order.
         masked_labels: (N,) the true token ids at those positions.
         seq_relationship_logits: (B, 2) NSP scores; index 0 = IsNext, 1 = NotNext.
-        last_hidden_state, pooler_output, hidden_states, attentions: as in BertModelOutput.
+        last_hidden_state, pooler_output, hidden_states, attentions: as in BertModelOutput;
+            ``last_hidden_state`` is None after a training-mode step with the masked head
+            (the last layer then ran only at [CLS] and the labelled positions).
     """
 
     loss: torch.Tensor | None = None
@@ -58,6 +60,8 @@ class TaskOutput:
 
     ``logits`` is (B, num_labels) for sequence classification, (B, T, num_labels)
     for token classification; QA fills ``start_logits`` and ``end_logits`` (B, T).
+    The sequence classifier leaves ``last_hidden_state`` None in training mode (its
+    last layer then runs only at [CLS]); in eval mode every field is filled.
     """
 
     loss: torch.Tensor | None = None
@@ -107,7 +111,14 @@ class BertPreTrainingHeads(nn.Module):
 
 
 class BertForPreTraining(BertPreTrainedModel):
-    """BERT with both pretraining heads: masked-token prediction and next sentence prediction."""
+    """BERT with both pretraining heads: masked-token prediction and next sentence prediction.
+
+    In training mode with the masked head (the default with labels) the last encoder
+    layer runs only where the heads read it: [CLS] (for NSP) and the labelled positions.
+    Set ``sparse_last_layer = False`` on a model to run it everywhere (same numbers).
+    """
+
+    sparse_last_layer = True  # class default; an instance attribute switches it off
 
     _tied_weights = {"cls.predictions.decoder.weight": "bert.embeddings.word_embeddings.weight",
                      "cls.predictions.decoder.bias": "cls.predictions.bias"}
@@ -137,23 +148,37 @@ class BertForPreTraining(BertPreTrainedModel):
             logits_at: "masked" runs the vocabulary projection only where labels != -100
                 (same loss and gradients, several times faster: the projection over
                 every position is most of a small BERT's work); "all" scores every
-                position. Default: "masked" when labels are given, else "all".
+                position. Default: "masked" when labels are given, else "all". In training
+                mode, "masked" also runs the last layer only at [CLS] and the labelled
+                positions (same loss and gradients), unless hidden states or attention
+                weights are asked for; ``last_hidden_state`` is then None.
         """
-        out = self.bert(input_ids, token_type_ids, attention_mask, output_attentions, output_hidden_states)
         logits_at = logits_at or ("masked" if labels is not None else "all")
         if logits_at not in ("masked", "all"):
             raise ValueError(f"logits_at must be 'masked' or 'all', got {logits_at!r}.")
         if logits_at == "masked" and labels is None:
             raise ValueError("logits_at='masked' needs labels: they say which positions are masked.")
+        if labels is not None and labels.shape != input_ids.shape:
+            raise ValueError(f"labels has shape {tuple(labels.shape)} but input_ids has {tuple(input_ids.shape)}; "
+                             "MLM labels give a token id (or -100) for every input position.")
+        keep = None
+        if (logits_at == "masked" and self.training and self.sparse_last_layer
+                and not (output_attentions or output_hidden_states)):
+            keep = labels != IGNORE_INDEX  # (B, T): the MLM head's rows...
+            keep[:, 0] = True  # ... and [CLS], which the pooler (NSP) reads
+        out = self.bert(input_ids, token_type_ids, attention_mask, output_attentions, output_hidden_states, keep)
         res = BertForPreTrainingOutput(
             seq_relationship_logits=self.cls.seq_relationship(out.pooler_output),
             last_hidden_state=out.last_hidden_state, pooler_output=out.pooler_output,
             hidden_states=out.hidden_states, attentions=out.attentions,
         )
-        if labels is not None and labels.shape != input_ids.shape:
-            raise ValueError(f"labels has shape {tuple(labels.shape)} but input_ids has {tuple(input_ids.shape)}; "
-                             "MLM labels give a token id (or -100) for every input position.")
-        if logits_at == "masked":
+        if keep is not None:
+            kept_labels = labels[keep]  # (N + [CLS] rows,), in the order of out.kept_hidden_state
+            selected = kept_labels != IGNORE_INDEX
+            res.masked_logits = self.cls.predictions(out.kept_hidden_state[selected])  # (N, V)
+            res.masked_labels = kept_labels[selected]  # (N,)
+            res.mlm_loss = F.cross_entropy(res.masked_logits, res.masked_labels)
+        elif logits_at == "masked":
             selected = labels != IGNORE_INDEX  # (B, T) bool
             res.masked_logits = self.cls.predictions(out.last_hidden_state[selected])  # (N, V)
             res.masked_labels = labels[selected]  # (N,)
@@ -171,7 +196,13 @@ class BertForPreTraining(BertPreTrainedModel):
 
 
 class BertForSequenceClassification(BertPreTrainedModel):
-    """A linear classifier on the pooled [CLS] vector (sentiment, NLI, ...); MSE when num_labels == 1."""
+    """A linear classifier on the pooled [CLS] vector (sentiment, NLI, ...); MSE when num_labels == 1.
+
+    In training mode the last encoder layer runs only at [CLS], the one position the
+    classifier reads (``sparse_last_layer = False`` on a model turns this off).
+    """
+
+    sparse_last_layer = True  # class default; an instance attribute switches it off
 
     def __init__(self, config: BertConfig):
         super().__init__(config)
@@ -183,8 +214,16 @@ class BertForSequenceClassification(BertPreTrainedModel):
 
     def forward(self, input_ids, token_type_ids=None, attention_mask=None, labels=None,
                 output_attentions=False, output_hidden_states=False) -> TaskOutput:
-        """labels: (B,) class ids (or floats when num_labels == 1). Returns logits (B, num_labels)."""
-        out = self.bert(input_ids, token_type_ids, attention_mask, output_attentions, output_hidden_states)
+        """labels: (B,) class ids (or floats when num_labels == 1). Returns logits (B, num_labels).
+
+        In training mode without hidden states or attention weights asked for, the last
+        layer runs only at [CLS] and ``last_hidden_state`` is None.
+        """
+        keep = None
+        if self.training and self.sparse_last_layer and not (output_attentions or output_hidden_states):
+            keep = torch.zeros_like(input_ids, dtype=torch.bool)
+            keep[:, 0] = True  # (B, T): only [CLS]
+        out = self.bert(input_ids, token_type_ids, attention_mask, output_attentions, output_hidden_states, keep)
         logits = self.classifier(self.dropout(out.pooler_output))
         loss = None
         if labels is not None:

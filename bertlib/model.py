@@ -1,4 +1,4 @@
-"""The BERT encoder: embeddings, self-attention, encoder blocks, ``BertModel``.
+"""The BERT encoder: embeddings, encoder blocks, ``BertModel`` (self-attention is in :mod:`bertlib.attention`).
 
 Module and parameter names mirror Hugging Face's ``modeling_bert.py``
 (``embeddings.word_embeddings``, ``encoder.layer.N.attention.self.query``,
@@ -8,19 +8,26 @@ rename table. Task heads live in :mod:`bertlib.heads`.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .attention import (
+    BertSelfAttention,
+    KeptRows,
+    dropout_rows,
+    extended_attention_mask,
+    scaled_dot_product_attention,
+)
 from .checkpoint import PreTrainedMixin
 from .config import BertConfig
 
 __all__ = [
     "BertModel", "BertModelOutput", "BertEmbeddings", "BertSelfAttention", "BertLayer",
     "BertEncoder", "BertPreTrainedModel", "scaled_dot_product_attention", "extended_attention_mask",
+    "KeptRows",
 ]
 
 ACT2FN = {
@@ -36,52 +43,24 @@ class BertModelOutput:
     """What :class:`BertModel` returns.
 
     Attributes:
-        last_hidden_state: (B, T, H) contextual vector of every token.
+        last_hidden_state: (B, T, H) contextual vector of every token; None when the
+            forward pass was given ``keep`` (the last layer then computed only those rows).
         pooler_output: (B, H) tanh(dense([CLS] vector)), the input of the NSP and
             sentence classification heads; None when the model has no pooler.
+        kept_hidden_state: (N, H) the last layer's vectors at the N positions ``keep``
+            selected, in row-major order (``last_hidden_state[keep]`` of a full pass);
+            only with ``keep``.
         hidden_states: the embeddings then every layer's output, L + 1 tensors of
             shape (B, T, H); only with ``output_hidden_states=True``.
         attentions: one (B, heads, T, T) tensor per layer, rows summing to 1;
             only with ``output_attentions=True``. Ready for bertviz.
     """
 
-    last_hidden_state: torch.Tensor
+    last_hidden_state: torch.Tensor | None
     pooler_output: torch.Tensor | None = None
+    kept_hidden_state: torch.Tensor | None = None
     hidden_states: tuple[torch.Tensor, ...] | None = None
     attentions: tuple[torch.Tensor, ...] | None = None
-
-
-def extended_attention_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """Turn a (B, T) mask of 1 = real token, 0 = padding into an additive (B, 1, 1, T) mask.
-
-    Padding keys get the most negative number the dtype holds, so after the
-    softmax their weight is exactly 0 (``-1e9`` would overflow in float16),
-    and a row with no real key at all becomes uniform instead of NaN.
-    """
-    mask = attention_mask[:, None, None, :].to(dtype)  # (B, 1, 1, T): broadcast over heads and queries
-    return (1.0 - mask) * torch.finfo(dtype).min
-
-
-def scaled_dot_product_attention(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None,
-    dropout: nn.Module | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """softmax(q kᵀ / √d + mask) v, the explicit path (Vaswani et al. 2017, eq. 1).
-
-    Args:
-        q, k, v: (B, heads, T, d) queries, keys and values.
-        mask: additive mask broadcastable to (B, heads, T, T), or None.
-        dropout: applied to the weights before they mix the values (training only).
-
-    Returns:
-        (output (B, heads, T, d), weights (B, heads, T, T)).
-    """
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))  # (B, nh, T, T)
-    if mask is not None:
-        scores = scores + mask
-    weights = scores.softmax(dim=-1)  # each query's weights over the keys sum to 1
-    mixed = dropout(weights) if dropout is not None else weights
-    return mixed @ v, weights
 
 
 class BertEmbeddings(nn.Module):
@@ -127,39 +106,6 @@ class BertEmbeddings(nn.Module):
         return self.dropout(self.LayerNorm(x))
 
 
-class BertSelfAttention(nn.Module):
-    """Multi-head self-attention with two paths that compute the same thing.
-
-    ``eager`` is the explicit softmax(QKᵀ/√d)V that the book teaches and the only
-    one that can return the weights; ``sdpa`` calls PyTorch's fused
-    ``scaled_dot_product_attention`` (faster, no weights).
-    """
-
-    def __init__(self, config: BertConfig):
-        super().__init__()
-        self.num_attention_heads = config.num_attention_heads
-        self.attention_head_size = config.head_size
-        self.query = nn.Linear(config.hidden_size, config.hidden_size)
-        self.key = nn.Linear(config.hidden_size, config.hidden_size)
-        self.value = nn.Linear(config.hidden_size, config.hidden_size)
-        self.dropout = nn.Dropout(config.attention_probs_dropout_prob)
-        self.attn_implementation = config.attn_implementation
-
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, output_attentions: bool = False):
-        B, T, H = x.shape
-        nh, hs = self.num_attention_heads, self.attention_head_size
-        # Project, then split H into heads: (B, T, H) -> (B, T, nh, hs) -> (B, nh, T, hs)
-        q = self.query(x).view(B, T, nh, hs).transpose(1, 2)
-        k = self.key(x).view(B, T, nh, hs).transpose(1, 2)
-        v = self.value(x).view(B, T, nh, hs).transpose(1, 2)
-        if output_attentions or self.attn_implementation == "eager":
-            out, weights = scaled_dot_product_attention(q, k, v, mask, self.dropout)
-        else:
-            p = self.dropout.p if self.training else 0.0
-            out, weights = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p), None
-        return out.transpose(1, 2).reshape(B, T, H), weights  # heads joined back: (B, T, H)
-
-
 class BertSelfOutput(nn.Module):
     """Project the heads' outputs, then residual + LayerNorm (post-LN, as in BERT)."""
 
@@ -169,8 +115,8 @@ class BertSelfOutput(nn.Module):
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
-    def forward(self, h: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
-        return self.LayerNorm(self.dropout(self.dense(h)) + residual)
+    def forward(self, h: torch.Tensor, residual: torch.Tensor, rows: KeptRows | None = None) -> torch.Tensor:
+        return self.LayerNorm(dropout_rows(self.dropout, self.dense(h), rows) + residual)
 
 
 class BertAttention(nn.Module):
@@ -213,9 +159,17 @@ class BertLayer(nn.Module):
         self.intermediate = BertIntermediate(config)
         self.output = BertOutput(config)
 
-    def forward(self, x, mask=None, output_attentions=False):
-        a, weights = self.attention(x, mask, output_attentions)
-        return self.output(self.intermediate(a), a), weights
+    def forward(self, x, mask=None, output_attentions=False, rows: KeptRows | None = None):
+        """(B, T, H) -> (B, T, H); with ``rows``, only the kept rows: (N, H)."""
+        if rows is None:
+            a, weights = self.attention(x, mask, output_attentions)
+            return self.output(self.intermediate(a), a), weights
+        # Keys and values from every token, queries (and all that follows) only from the kept ones.
+        xq = x.gather(1, rows.index[..., None].expand(-1, -1, x.size(-1)))  # (B, Tq, H)
+        h, _ = self.attention.self(x, mask, queries=xq)  # (B, Tq, H)
+        h, xq = h[rows.valid], xq[rows.valid]  # filler dropped: (N, H), row-major like rows.flat
+        a = self.attention.output(h, xq, rows)
+        return self.output(self.intermediate(a), a, rows), None
 
 
 class BertEncoder(nn.Module):
@@ -294,7 +248,7 @@ class BertModel(BertPreTrainedModel):
     def forward(
         self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None, output_attentions: bool = False,
-        output_hidden_states: bool = False,
+        output_hidden_states: bool = False, keep: torch.Tensor | None = None,
     ) -> BertModelOutput:
         """Encode a batch.
 
@@ -304,6 +258,11 @@ class BertModel(BertPreTrainedModel):
             attention_mask: (B, T), 1 for real tokens and 0 for padding (default all 1).
             output_attentions: return every layer's (B, heads, T, T) weights (uses the explicit path).
             output_hidden_states: return the embeddings and every layer's output.
+            keep: (B, T) bool, the positions whose final vectors are needed (with a pooler,
+                [CLS] must be among them). The last layer then runs its queries, attention
+                output and feed-forward only there (keys and values still see every token),
+                and the output has ``kept_hidden_state`` (N, H) instead of ``last_hidden_state``.
+                The heads use it in training steps; it cannot combine with the two outputs above.
         """
         if input_ids.dim() != 2:
             raise ValueError(f"input_ids must be a (batch, seq_len) tensor, got shape {tuple(input_ids.shape)}; "
@@ -314,11 +273,27 @@ class BertModel(BertPreTrainedModel):
             if attention_mask.shape != input_ids.shape:
                 raise ValueError(f"attention_mask has shape {tuple(attention_mask.shape)}, input_ids {tuple(input_ids.shape)}; they must match.")
             mask = extended_attention_mask(attention_mask, x.dtype)
+        rows = None
+        if keep is not None:
+            if output_attentions or output_hidden_states:
+                raise ValueError("keep computes the last layer only at some positions: it cannot return every "
+                                 "layer's hidden states or attention weights; leave one of them out.")
+            if keep.shape != input_ids.shape or keep.dtype != torch.bool:
+                raise ValueError(f"keep must be a bool tensor shaped like input_ids {tuple(input_ids.shape)}, "
+                                 f"got {keep.dtype} {tuple(keep.shape)}.")
+            if self.pooler is not None and not bool(keep[:, 0].all()):
+                raise ValueError("keep must include position 0 ([CLS]) of every sequence: the pooler reads it.")
+            rows = KeptRows.from_mask(keep)
         hidden, attentions = [x], []
-        for layer in self.encoder.layer:
-            x, weights = layer(x, mask, output_attentions)
+        last = len(self.encoder.layer) - 1
+        for i, layer in enumerate(self.encoder.layer):
+            x, weights = layer(x, mask, output_attentions, rows if i == last else None)
             hidden.append(x)
             attentions.append(weights)
+        if rows is not None:
+            starts = rows.valid.sum(1).cumsum(0) - rows.valid.sum(1)  # (B,) each sequence's first kept row: [CLS]
+            pooled = self.pooler(x[starts][:, None]) if self.pooler is not None else None  # (B, 1, H) -> (B, H)
+            return BertModelOutput(last_hidden_state=None, pooler_output=pooled, kept_hidden_state=x)
         return BertModelOutput(
             last_hidden_state=x,
             pooler_output=self.pooler(x) if self.pooler is not None else None,

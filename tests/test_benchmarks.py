@@ -35,6 +35,13 @@ def test_flop_count_matches_the_formulas():
     assert g["vocabulary projection"] > f["vocabulary projection"]
     assert g["feed-forward"] == f["feed-forward"]
     assert train_flops(config, B, T, n) == pytest.approx(3 * sum(f.values()))
+    # The last layer at K rows only: its query and output projections, scores and feed-forward shrink.
+    K = B + n
+    s = forward_flops(config, B, T, n, kept=K)
+    assert f["feed-forward"] - s["feed-forward"] == 4 * (B * T - K) * H * inter
+    assert f["attention projections"] - s["attention projections"] == 4 * (B * T - K) * H * H
+    assert f["attention scores and values"] - s["attention scores and values"] == 4 * (B * T - K) * T * H
+    assert s["vocabulary projection"] == f["vocabulary projection"]
     # Forward + two backward products for each of the 6 linear layers per block.
     shapes = gemm_shapes(config, B * T)
     assert len(shapes) == 9

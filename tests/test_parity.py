@@ -106,6 +106,110 @@ def test_masked_head_gradients_equal_full_head():
         torch.testing.assert_close(grads[0][name], grads[1][name], atol=1e-6, rtol=1e-5)
 
 
+def _grads(model):
+    return {n: p.grad.clone() for n, p in model.named_parameters()}
+
+
+def _assert_grads_close(ours, theirs, atol=ATOL):
+    assert ours.keys() <= theirs.keys()
+    for name in ours:
+        torch.testing.assert_close(ours[name], theirs[name], atol=atol, rtol=0, msg=name)
+
+
+@pytest.mark.parametrize("attn", ["eager", "sdpa"])
+def test_sparse_last_layer_matches_full_pass_and_transformers(attn):
+    """A training step runs the last layer only at [CLS] + labelled rows: same loss, logits, gradients."""
+    torch.manual_seed(5)
+    config = BertConfig.preset("test", attn_implementation=attn)  # no dropout: transformers can compare
+    ours = BertForPreTraining(config).train()
+    theirs = transformers.BertForPreTraining(hf_config(config, attn)).train()
+    theirs.load_state_dict(ours.state_dict(), strict=True)
+    ids, types, mask = padded_batch(config.vocab_size, seed=8)
+    labels = torch.full_like(ids, -100)
+    labels[0, [1, 4, 8, 10]] = ids[0, [1, 4, 8, 10]]
+    labels[1, [2, 6]] = ids[1, [2, 6]]  # row 2 has no label: only its [CLS] row is kept
+    nsp = torch.tensor([0, 1, 1])
+    runs = {}
+    for sparse in (True, False):
+        ours.sparse_last_layer = sparse
+        ours.zero_grad()
+        out = ours(ids, types, mask, labels=labels, next_sentence_label=nsp)
+        out.loss.backward()
+        runs[sparse] = out, _grads(ours)
+    (fast, fast_g), (full, full_g) = runs[True], runs[False]
+    assert fast.last_hidden_state is None and full.last_hidden_state is not None  # never a partial tensor
+    ref = theirs(input_ids=ids, token_type_ids=types, attention_mask=mask, labels=labels, next_sentence_label=nsp)
+    ref.loss.backward()
+    ref_g = {n: p.grad for n, p in theirs.named_parameters()}
+    for out in (fast, full):
+        torch.testing.assert_close(out.loss, ref.loss, atol=ATOL, rtol=0)
+        torch.testing.assert_close(out.masked_logits, ref.prediction_logits[labels != -100], atol=ATOL, rtol=0)
+        torch.testing.assert_close(out.seq_relationship_logits, ref.seq_relationship_logits, atol=ATOL, rtol=0)
+    assert torch.equal(fast.masked_labels, full.masked_labels)
+    assert fast_g.keys() == full_g.keys() and all(g.abs().sum() > 0 for g in fast_g.values())
+    _assert_grads_close(fast_g, full_g, atol=1e-6)
+    _assert_grads_close(fast_g, ref_g)
+
+
+def test_sparse_last_layer_draws_the_same_dropout_numbers():
+    """With dropout on, the sparse step gives the same numbers as the full one, and leaves the RNG alike."""
+    config = BertConfig.preset("test", hidden_dropout_prob=0.1)
+    model = BertForPreTraining(config).train()
+    ids, types, mask = padded_batch(config.vocab_size, seed=9)
+    labels = torch.where(torch.rand(ids.shape, generator=bertlib.generator(10)) < 0.3, ids, -100)
+    runs = []
+    for sparse in (True, False):
+        model.sparse_last_layer = sparse
+        model.zero_grad()
+        bertlib.set_seed(11)
+        out = model(ids, types, mask, labels=labels, next_sentence_label=torch.tensor([1, 0, 1]))
+        out.loss.backward()
+        runs.append((out.loss, _grads(model), torch.rand(4)))
+    torch.testing.assert_close(runs[0][0], runs[1][0], atol=1e-6, rtol=0)
+    _assert_grads_close(runs[0][1], runs[1][1], atol=1e-6)
+    assert torch.equal(runs[0][2], runs[1][2])  # the next random numbers too
+
+
+@pytest.mark.parametrize("attn", ["eager", "sdpa"])
+def test_sequence_classifier_sparse_last_layer(attn):
+    """Training mode: the last layer only at [CLS]; logits and gradients equal the full pass and transformers."""
+    torch.manual_seed(6)
+    config = BertConfig.preset("test", num_labels=3, attn_implementation=attn)
+    ours = bertlib.BertForSequenceClassification(config).train()
+    theirs = transformers.BertForSequenceClassification(hf_config(config, attn)).train()
+    theirs.load_state_dict(ours.state_dict(), strict=True)
+    ids, types, mask = padded_batch(config.vocab_size, seed=12)
+    y = torch.tensor([2, 0, 1])
+    runs = {}
+    for sparse in (True, False):
+        ours.sparse_last_layer = sparse
+        ours.zero_grad()
+        out = ours(ids, types, mask, labels=y)
+        out.loss.backward()
+        runs[sparse] = out, _grads(ours)
+    ref = theirs(input_ids=ids, token_type_ids=types, attention_mask=mask, labels=y)
+    ref.loss.backward()
+    assert runs[True][0].last_hidden_state is None
+    torch.testing.assert_close(runs[True][0].logits, runs[False][0].logits, atol=1e-6, rtol=0)
+    torch.testing.assert_close(runs[True][0].logits, ref.logits, atol=ATOL, rtol=0)
+    _assert_grads_close(runs[True][1], runs[False][1], atol=1e-6)
+    _assert_grads_close(runs[True][1], {n: p.grad for n, p in theirs.named_parameters()})
+
+
+def test_eval_mode_and_extra_outputs_keep_every_position():
+    """Inspection (eval mode, hidden states, attentions) always gets the full last layer."""
+    torch.manual_seed(7)
+    config = BertConfig.preset("test")
+    model = BertForPreTraining(config)
+    ids, types, mask = padded_batch(config.vocab_size, seed=13)
+    labels = torch.where(torch.rand(ids.shape, generator=bertlib.generator(14)) < 0.3, ids, -100)
+    assert model.eval()(ids, types, mask, labels=labels).last_hidden_state.shape == (3, 11, config.hidden_size)
+    model.train()
+    assert model(ids, types, mask, labels=labels, output_hidden_states=True).last_hidden_state is not None
+    assert model(ids, types, mask, labels=labels, output_attentions=True).last_hidden_state is not None
+    assert model(ids, types, mask, labels=labels, logits_at="all").last_hidden_state is not None
+
+
 def test_decoder_is_tied_to_word_embeddings(pair):
     _, ours, _ = pair
     assert ours.cls.predictions.decoder.weight is ours.bert.embeddings.word_embeddings.weight
