@@ -26,8 +26,20 @@ __all__ = ["lesson_times", "cold_build"]
 ROOT = Path(__file__).resolve().parent.parent
 # Not copied for a cold build: environments, caches, build outputs (a page may include any
 # other file, e.g. book/performance.md includes benchmarks/results.md, so the rest is copied).
-SKIP = (".git", ".venv", "_build", "node_modules", "test-artifacts", "student", "checkpoints",
-        "__pycache__", ".pytest_cache", ".ruff_cache", ".ipynb_checkpoints", "*.egg-info")
+SKIP = (
+    ".git",
+    ".venv",
+    "_build",
+    "node_modules",
+    "test-artifacts",
+    "student",
+    "checkpoints",
+    "__pycache__",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".ipynb_checkpoints",
+    "*.egg-info",
+)
 JB_FLAGS = ("-W", "-n", "--keep-going")  # as the Makefile's JB_FLAGS
 
 
@@ -74,8 +86,19 @@ def cold_build(root: Path = ROOT, timeout: float = 3600) -> dict[str, Any]:
         bindir = Path(sys.executable).parent
         env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
         t0 = time.perf_counter()
-        out = subprocess.run([str(bindir / "jupyter-book"), "build", ".", *JB_FLAGS], cwd=work, env=env,
-                             capture_output=True, text=True, timeout=timeout, check=False)
+        out = subprocess.run(
+            [str(bindir / "jupyter-book"), "build", ".", *JB_FLAGS],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
         seconds = time.perf_counter() - t0
-        return {"seconds": seconds, "returncode": out.returncode, "lessons": lesson_times(work),
-                "log_tail": (out.stdout + out.stderr)[-3000:]}
+        return {
+            "seconds": seconds,
+            "returncode": out.returncode,
+            "lessons": lesson_times(work),
+            "log_tail": (out.stdout + out.stderr)[-3000:],
+        }

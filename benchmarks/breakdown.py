@@ -84,8 +84,11 @@ def time_breakdown(setup: Setup, steps: int = 2, seed: int = 0) -> dict[str, Any
             parent = parent.cpu_parent
         totals[OPTIMIZER if in_optimizer else categorize(event.name)] += event.self_cpu_time_total
     total = sum(totals.values())
-    return {"setup": setup.name, "ms_per_step": total / 1e3 / len(batches),
-            "shares": {k: v / total for k, v in totals.items()}}
+    return {
+        "setup": setup.name,
+        "ms_per_step": total / 1e3 / len(batches),
+        "shares": {k: v / total for k, v in totals.items()},
+    }
 
 
 @contextlib.contextmanager

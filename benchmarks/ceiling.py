@@ -30,16 +30,22 @@ class MatmulCeiling:
         clock: the timer, ``time.perf_counter`` (wall) or ``time.process_time`` (CPU).
     """
 
-    def __init__(self, shapes: list[tuple[int, int, int, int, bool, bool]], min_seconds: float = 0.02, seed: int = 0,
-                 clock=time.perf_counter):
+    def __init__(
+        self,
+        shapes: list[tuple[int, int, int, int, bool, bool]],
+        min_seconds: float = 0.02,
+        seed: int = 0,
+        clock=time.perf_counter,
+    ):
         g = torch.Generator().manual_seed(seed)
 
         def operand(rows: int, cols: int, transposed: bool) -> torch.Tensor:
             # A transposed view, as autograd passes weights and gradients to the kernels.
             return torch.randn(cols, rows, generator=g).t() if transposed else torch.randn(rows, cols, generator=g)
 
-        self.items = [(operand(m, k, ta), operand(k, n, tb), torch.empty(m, n), count)
-                      for m, k, n, count, ta, tb in shapes]
+        self.items = [
+            (operand(m, k, ta), operand(k, n, tb), torch.empty(m, n), count) for m, k, n, count, ta, tb in shapes
+        ]
         self.min_seconds, self.clock = min_seconds, clock
 
     def measure(self) -> float:

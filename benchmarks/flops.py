@@ -18,12 +18,20 @@ from bertlib import BertConfig
 __all__ = ["PARTS", "forward_flops", "train_flops", "gemm_shapes"]
 
 # Rows of the breakdown table, in the order data flows through the model.
-PARTS = ("embeddings", "attention projections", "attention scores and values", "feed-forward",
-         "pooler and NSP head", "MLM transform", "vocabulary projection")
+PARTS = (
+    "embeddings",
+    "attention projections",
+    "attention scores and values",
+    "feed-forward",
+    "pooler and NSP head",
+    "MLM transform",
+    "vocabulary projection",
+)
 
 
-def forward_flops(config: BertConfig, batch_size: int, seq_len: int, n_predicted: int,
-                  kept: int | None = None) -> dict[str, float]:
+def forward_flops(
+    config: BertConfig, batch_size: int, seq_len: int, n_predicted: int, kept: int | None = None
+) -> dict[str, float]:
     """Forward-pass FLOPs of ``BertForPreTraining`` on a (batch_size, seq_len) batch, per part.
 
     Args:
@@ -55,8 +63,7 @@ def forward_flops(config: BertConfig, batch_size: int, seq_len: int, n_predicted
     }
 
 
-def train_flops(config: BertConfig, batch_size: int, seq_len: int, n_predicted: int,
-                kept: int | None = None) -> float:
+def train_flops(config: BertConfig, batch_size: int, seq_len: int, n_predicted: int, kept: int | None = None) -> float:
     """FLOPs of one training step: forward + backward ≈ 3 x forward."""
     return 3.0 * sum(forward_flops(config, batch_size, seq_len, n_predicted, kept).values())
 
@@ -77,6 +84,9 @@ def gemm_shapes(config: BertConfig, rows: int) -> list[tuple[int, int, int, int,
     layers = [(H, H, 4 * L), (H, inter, L), (inter, H, L)]  # (in, out, how many such layers)
     shapes = []
     for k, n, count in layers:
-        shapes += [(rows, k, n, count, False, True), (rows, n, k, count, False, False),
-                   (n, rows, k, count, True, False)]
+        shapes += [
+            (rows, k, n, count, False, True),
+            (rows, n, k, count, False, False),
+            (n, rows, k, count, True, False),
+        ]
     return shapes

@@ -50,8 +50,14 @@ def _time(fn, min_seconds: float, clock=time.perf_counter) -> float:
             return elapsed / reps
 
 
-def bench_inference(setup: Setup, repeats: int = 5, batch_size: int = 32, min_seconds: float = 0.2,
-                    seed: int = 0, clock=time.perf_counter) -> dict[str, Any]:
+def bench_inference(
+    setup: Setup,
+    repeats: int = 5,
+    batch_size: int = 32,
+    min_seconds: float = 0.2,
+    seed: int = 0,
+    clock=time.perf_counter,
+) -> dict[str, Any]:
     """Latency (ms) of one sentence with attentions and throughput (tokens/s) of a batch.
 
     Returns:
@@ -61,8 +67,10 @@ def bench_inference(setup: Setup, repeats: int = 5, batch_size: int = 32, min_se
     torch.manual_seed(seed)
     config = setup.config()
     state = bertlib.BertModel(config).state_dict()
-    models = {(lib, attn): build_encoder(config, lib, attn, state)
-              for lib, attn in [("bertlib", "sdpa"), ("transformers", "eager"), ("transformers", "sdpa")]}
+    models = {
+        (lib, attn): build_encoder(config, lib, attn, state)
+        for lib, attn in [("bertlib", "sdpa"), ("transformers", "eager"), ("transformers", "sdpa")]
+    }
     sentence = example_sentence(setup)
     batch = make_batches(replace(setup, batch_size=batch_size), 1, seed=seed)[0]
     batch = {k: batch[k] for k in ("input_ids", "token_type_ids", "attention_mask")}
@@ -72,14 +80,19 @@ def bench_inference(setup: Setup, repeats: int = 5, batch_size: int = 32, min_se
             out = models[key](**inputs, output_attentions=attentions)
             if attentions:  # the pictures need every layer's (1, heads, T, T) weights
                 assert len(out.attentions) == config.num_hidden_layers
+
         return call
 
-    latency = {"bertlib, with attentions": run(("bertlib", "sdpa"), sentence, True),
-               "transformers eager, with attentions": run(("transformers", "eager"), sentence, True),
-               "bertlib, no attentions": run(("bertlib", "sdpa"), sentence, False)}
-    throughput = {"bertlib": run(("bertlib", "sdpa"), batch, False),
-                  "transformers eager": run(("transformers", "eager"), batch, False),
-                  "transformers sdpa": run(("transformers", "sdpa"), batch, False)}
+    latency = {
+        "bertlib, with attentions": run(("bertlib", "sdpa"), sentence, True),
+        "transformers eager, with attentions": run(("transformers", "eager"), sentence, True),
+        "bertlib, no attentions": run(("bertlib", "sdpa"), sentence, False),
+    }
+    throughput = {
+        "bertlib": run(("bertlib", "sdpa"), batch, False),
+        "transformers eager": run(("transformers", "eager"), batch, False),
+        "transformers sdpa": run(("transformers", "sdpa"), batch, False),
+    }
     lat: dict[str, list[float]] = {k: [] for k in latency}
     thr: dict[str, list[float]] = {k: [] for k in throughput}
     with torch.inference_mode():
@@ -89,7 +102,8 @@ def bench_inference(setup: Setup, repeats: int = 5, batch_size: int = 32, min_se
             for k, fn in throughput.items():
                 thr[k].append(batch["input_ids"].numel() / _time(fn, min_seconds, clock))
     return {
-        "setup": setup.name, "sentence_tokens": int(sentence["input_ids"].size(1)),
+        "setup": setup.name,
+        "sentence_tokens": int(sentence["input_ids"].size(1)),
         "batch_shape": list(batch["input_ids"].shape),
         "latency_ms": {k: statistics.median(v) for k, v in lat.items()},
         "throughput_tokens_per_s": {k: statistics.median(v) for k, v in thr.items()},

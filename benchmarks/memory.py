@@ -49,8 +49,9 @@ def _reset_peak() -> bool:
         return False
 
 
-def measure_here(setup_name: str, variant_name: str, steps: int = 3, threads: int = 2,
-                 inputs: str | None = None) -> dict[str, Any]:
+def measure_here(
+    setup_name: str, variant_name: str, steps: int = 3, threads: int = 2, inputs: str | None = None
+) -> dict[str, Any]:
     """Measure in this process (meaningful only in a fresh one: see the module docstring).
 
     Args:
@@ -83,8 +84,12 @@ def measure_here(setup_name: str, variant_name: str, steps: int = 3, threads: in
         train_step(model, optimizer, batch, variant)
     peak = _status_kb("VmHWM") * 1024 if exact else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {
-        "setup": setup_name, "variant": variant_name, "method": "VmHWM reset" if exact else "ru_maxrss",
-        "rss_before_mb": before / MB, "peak_rss_mb": peak / MB, "step_mb": (peak - before) / MB,
+        "setup": setup_name,
+        "variant": variant_name,
+        "method": "VmHWM reset" if exact else "ru_maxrss",
+        "rss_before_mb": before / MB,
+        "peak_rss_mb": peak / MB,
+        "step_mb": (peak - before) / MB,
         "parameters_mb": params / MB,
         # Gradients (1x) and AdamW's exp_avg and exp_avg_sq (2x) have the parameters' size.
         "grads_and_adam_mb": 3 * params / MB,
@@ -92,8 +97,9 @@ def measure_here(setup_name: str, variant_name: str, steps: int = 3, threads: in
     }
 
 
-def measure_in_subprocess(setup_name: str, variant_name: str, steps: int = 3, threads: int = 2,
-                          timeout: float = 600) -> dict[str, Any]:
+def measure_in_subprocess(
+    setup_name: str, variant_name: str, steps: int = 3, threads: int = 2, timeout: float = 600
+) -> dict[str, Any]:
     """Run :func:`measure_here` in a fresh Python process and return its result."""
     import torch
 
@@ -104,9 +110,24 @@ def measure_in_subprocess(setup_name: str, variant_name: str, steps: int = 3, th
     with tempfile.TemporaryDirectory() as tmp:
         inputs = Path(tmp) / "inputs.pt"
         torch.save({"config": setup.config().to_dict(), "batches": make_batches(setup, steps)}, inputs)
-        out = subprocess.run([sys.executable, "-m", "benchmarks.memory", setup_name, variant_name, str(steps),
-                              str(threads), str(inputs)],
-                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.memory",
+                setup_name,
+                variant_name,
+                str(steps),
+                str(threads),
+                str(inputs),
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
     if out.returncode != 0:
         raise RuntimeError(f"memory worker failed for {setup_name}/{variant_name}:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])

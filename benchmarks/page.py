@@ -33,15 +33,22 @@ def substitutions(results: dict[str, Any]) -> dict[str, str]:
     """Every number the page's prose quotes, as display strings keyed by name."""
     m = results["machine"]
     s: dict[str, str] = {
-        "bench_date": results["date"][:10], "bench_cpu": m["cpu"], "bench_cpus": str(m["logical_cpus"]),
-        "bench_threads": "1 PyTorch thread" if results["settings"]["threads"] == 1
-        else f"{results['settings']['threads']} PyTorch threads", "bench_torch": m["torch"],
-        "bench_transformers": m["transformers"], "bench_repeats": str(results["settings"]["repeats"]),
+        "bench_date": results["date"][:10],
+        "bench_cpu": m["cpu"],
+        "bench_cpus": str(m["logical_cpus"]),
+        "bench_threads": "1 PyTorch thread"
+        if results["settings"]["threads"] == 1
+        else f"{results['settings']['threads']} PyTorch threads",
+        "bench_torch": m["torch"],
+        "bench_transformers": m["transformers"],
+        "bench_repeats": str(results["settings"]["repeats"]),
         "bench_load": f"{results['load_average_start'][0]:.1f}" if results["load_average_start"] else "unknown",
         "peak_gflops": f"{results['peak_gflops_1024']:.0f}",
-        "bench_clock": ("wall-clock time" if results["settings"]["clock"] == "wall"
-                        else "the process's CPU time (one thread, so time the scheduler gave to other jobs "
-                             "does not count)"),
+        "bench_clock": (
+            "wall-clock time"
+            if results["settings"]["clock"] == "wall"
+            else "the process's CPU time (one thread, so time the scheduler gave to other jobs does not count)"
+        ),
     }
     for r in results["training"]:
         n, v = r["setup"], r["variants"]
@@ -53,9 +60,13 @@ def substitutions(results: dict[str, Any]) -> dict[str, str]:
         s[f"{n}_ceiling_gflops"] = f"{r['ceiling_gflops']:.0f}"
         s[f"{n}_seq_len"] = f"{r['mean_seq_len']:.0f}"
         s[f"{n}_predicted"] = f"{r['mean_predicted']:.0f}"
-        for key, name in [("head_all", "bertlib, head at every position"),
-                          ("last_all", "bertlib, last layer at every position"), ("eager", "bertlib, eager attention"),
-                          ("dropout", "bertlib, attention dropout 0.1"), ("fused_adamw", "bertlib, fused AdamW")]:
+        for key, name in [
+            ("head_all", "bertlib, head at every position"),
+            ("last_all", "bertlib, last layer at every position"),
+            ("eager", "bertlib, eager attention"),
+            ("dropout", "bertlib, attention dropout 0.1"),
+            ("fused_adamw", "bertlib, fused AdamW"),
+        ]:
             if name in v:  # speed of the variant relative to bertlib's default, paired by round
                 s[f"{n}_{key}"] = _x(paired_ratio(r, name, "bertlib"))
     for n, f in results["flops"].items():
@@ -99,8 +110,10 @@ FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
 def update_page(path: Path, results: dict[str, Any]) -> None:
     """Rewrite the front matter of ``path`` with the substitutions of ``results`` (body untouched)."""
     text = path.read_text(encoding="utf-8")
-    header = ("---\n# Written by `python -m benchmarks` (benchmarks/page.py): do not edit by hand.\n"
-              + yaml.safe_dump({"myst": {"substitutions": substitutions(results)}}, sort_keys=True, width=1000)
-              + "---\n")
+    header = (
+        "---\n# Written by `python -m benchmarks` (benchmarks/page.py): do not edit by hand.\n"
+        + yaml.safe_dump({"myst": {"substitutions": substitutions(results)}}, sort_keys=True, width=1000)
+        + "---\n"
+    )
     body = FRONT_MATTER.sub("", text, count=1)
     path.write_text(header + body, encoding="utf-8")

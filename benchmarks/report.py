@@ -26,8 +26,14 @@ def table(header: list[str], rows: list[list[str]], labels: int = 1) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
 
     def line(cells):
-        return "| " + " | ".join(str(c).rjust(w) if i >= labels else str(c).ljust(w)
-                                 for i, (c, w) in enumerate(zip(cells, widths, strict=True))) + " |"
+        return (
+            "| "
+            + " | ".join(
+                str(c).rjust(w) if i >= labels else str(c).ljust(w)
+                for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+            )
+            + " |"
+        )
 
     sep = "|" + "|".join("-" * (w + 1) + (":" if i >= labels else "-") for i, w in enumerate(widths)) + "|"
     return "\n".join([line(header), sep, *(line(r) for r in rows)])
@@ -41,16 +47,36 @@ def training_table(results: dict[str, Any]) -> str:
     rows = []
     for r in results["training"]:
         v, ratios = r["variants"], r["ratios"]
-        rows.append([
-            r["setup"], f"{r['batch_size']} x {r['mean_seq_len']:.0f}",
-            _k(v["bertlib"]["tokens_per_s"]), _k(v["transformers eager"]["tokens_per_s"]),
-            _k(v["transformers sdpa"]["tokens_per_s"]),
-            f"{ratios['bertlib / transformers eager']:.2f}x", f"{ratios['bertlib / transformers sdpa']:.2f}x",
-            f"{r['ceiling_gflops']:.0f}", f"{v['bertlib']['fraction_of_ceiling']:.0%}",
-            f"{v['transformers sdpa']['fraction_of_ceiling']:.0%}",
-        ])
-    return table(["setup", "B x T", "bertlib tok/s", "HF eager tok/s", "HF sdpa tok/s", "vs eager", "vs sdpa",
-                  "ceiling GFLOP/s", "bertlib of ceiling", "HF sdpa of ceiling"], rows, labels=2)
+        rows.append(
+            [
+                r["setup"],
+                f"{r['batch_size']} x {r['mean_seq_len']:.0f}",
+                _k(v["bertlib"]["tokens_per_s"]),
+                _k(v["transformers eager"]["tokens_per_s"]),
+                _k(v["transformers sdpa"]["tokens_per_s"]),
+                f"{ratios['bertlib / transformers eager']:.2f}x",
+                f"{ratios['bertlib / transformers sdpa']:.2f}x",
+                f"{r['ceiling_gflops']:.0f}",
+                f"{v['bertlib']['fraction_of_ceiling']:.0%}",
+                f"{v['transformers sdpa']['fraction_of_ceiling']:.0%}",
+            ]
+        )
+    return table(
+        [
+            "setup",
+            "B x T",
+            "bertlib tok/s",
+            "HF eager tok/s",
+            "HF sdpa tok/s",
+            "vs eager",
+            "vs sdpa",
+            "ceiling GFLOP/s",
+            "bertlib of ceiling",
+            "HF sdpa of ceiling",
+        ],
+        rows,
+        labels=2,
+    )
 
 
 def ablation_table(results: dict[str, Any]) -> str:
@@ -86,20 +112,52 @@ def inference_table(results: dict[str, Any]) -> str:
     rows = []
     for r in results["inference"]:
         lat, thr = r["latency_ms"], r["throughput_tokens_per_s"]
-        rows.append([r["setup"], str(r["sentence_tokens"]), f"{lat['bertlib, with attentions']:.1f}",
-                     f"{lat['transformers eager, with attentions']:.1f}", f"{lat['bertlib, no attentions']:.1f}",
-                     "x".join(map(str, r["batch_shape"])), _k(thr["bertlib"]), _k(thr["transformers eager"]),
-                     _k(thr["transformers sdpa"])])
-    return table(["setup", "tokens", "bertlib + attn ms", "HF eager + attn ms", "bertlib no attn ms", "batch",
-                  "bertlib tok/s", "HF eager tok/s", "HF sdpa tok/s"], rows, labels=1)
+        rows.append(
+            [
+                r["setup"],
+                str(r["sentence_tokens"]),
+                f"{lat['bertlib, with attentions']:.1f}",
+                f"{lat['transformers eager, with attentions']:.1f}",
+                f"{lat['bertlib, no attentions']:.1f}",
+                "x".join(map(str, r["batch_shape"])),
+                _k(thr["bertlib"]),
+                _k(thr["transformers eager"]),
+                _k(thr["transformers sdpa"]),
+            ]
+        )
+    return table(
+        [
+            "setup",
+            "tokens",
+            "bertlib + attn ms",
+            "HF eager + attn ms",
+            "bertlib no attn ms",
+            "batch",
+            "bertlib tok/s",
+            "HF eager tok/s",
+            "HF sdpa tok/s",
+        ],
+        rows,
+        labels=1,
+    )
 
 
 def memory_table(results: dict[str, Any]) -> str:
-    rows = [[m["setup"], m["variant"], "x".join(map(str, m["batch_shape"])), f"{m['parameters_mb']:.1f}",
-             f"{m['rss_before_mb']:.0f}", f"{m['step_mb']:.0f}", f"{m['peak_rss_mb']:.0f}"]
-            for m in results["memory"]]
-    return table(["setup", "variant", "batch", "parameters MB", "RSS before MB", "step adds MB", "peak RSS MB"],
-                 rows, labels=3)
+    rows = [
+        [
+            m["setup"],
+            m["variant"],
+            "x".join(map(str, m["batch_shape"])),
+            f"{m['parameters_mb']:.1f}",
+            f"{m['rss_before_mb']:.0f}",
+            f"{m['step_mb']:.0f}",
+            f"{m['peak_rss_mb']:.0f}",
+        ]
+        for m in results["memory"]
+    ]
+    return table(
+        ["setup", "variant", "batch", "parameters MB", "RSS before MB", "step adds MB", "peak RSS MB"], rows, labels=3
+    )
 
 
 def book_table(results: dict[str, Any]) -> str:
@@ -114,15 +172,16 @@ def book_table(results: dict[str, Any]) -> str:
     text = table(["notebook", "seconds"], rows)
     if cold:
         status = "succeeded" if cold["returncode"] == 0 else f"FAILED (exit status {cold['returncode']})"
-        text += (f"\n\nCold build of {book.get('date', results['date'])[:10]}, load average "
-                 f"{(book.get('load_average') or ['?'])[0]}: the build {status}.")
+        text += (
+            f"\n\nCold build of {book.get('date', results['date'])[:10]}, load average "
+            f"{(book.get('load_average') or ['?'])[0]}: the build {status}."
+        )
     return text
 
 
 def markdown_tables(results: dict[str, Any]) -> dict[str, str]:
     """Every table, keyed by section name."""
-    out = {"training": training_table(results), "ablations": ablation_table(results),
-           "flops": flops_table(results)}
+    out = {"training": training_table(results), "ablations": ablation_table(results), "flops": flops_table(results)}
     if results.get("time_breakdown"):
         out["time"] = breakdown_table(results)
     if results.get("inference"):
@@ -146,13 +205,16 @@ def save_figure(results: dict[str, Any], path: Path) -> None:
     width = 0.8 / len(names)
     for i, name in enumerate(names):
         ys = [paired_ratio(r, name, "transformers eager") if name in r["variants"] else 0 for r in train]
-        bars = ax1.bar([j + (i - (len(names) - 1) / 2) * width for j in range(len(train))], ys, width,
-                       label=SHORT.get(name, name))
+        bars = ax1.bar(
+            [j + (i - (len(names) - 1) / 2) * width for j in range(len(train))], ys, width, label=SHORT.get(name, name)
+        )
         if name == "bertlib":
             ax1.bar_label(bars, fmt="%.2f", fontsize=8)
     ax1.axhline(1.0, color="gray", lw=0.8)
-    ax1.set_xticks(range(len(train)), [f"{r['setup']}\nL{r['config']['layers']}/H{r['config']['hidden']}, "
-                                       f"V {r['config']['vocab']:,}" for r in train])
+    ax1.set_xticks(
+        range(len(train)),
+        [f"{r['setup']}\nL{r['config']['layers']}/H{r['config']['hidden']}, V {r['config']['vocab']:,}" for r in train],
+    )
     ax1.set_ylabel("time of HF eager step / time of step")
     ax1.set_title("Training speed relative to HF eager (paired medians)")
     ax1.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)

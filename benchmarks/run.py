@@ -39,10 +39,15 @@ __all__ = ["main", "run_suite", "machine"]
 
 ROOT = Path(__file__).resolve().parent.parent
 THREADS = 2  # fixed by default, so that runs on different machines compare like with like
-TITLES = {"training": "Training step throughput (forward + backward + AdamW)",
-          "ablations": "What each choice is worth (bertlib variants, speed relative to bertlib)",
-          "flops": "Where the FLOPs go", "time": "Where the time goes (torch.profiler)", "inference": "Inference", "memory": "Peak memory of a training step",
-          "book": "Book execution time"}
+TITLES = {
+    "training": "Training step throughput (forward + backward + AdamW)",
+    "ablations": "What each choice is worth (bertlib variants, speed relative to bertlib)",
+    "flops": "Where the FLOPs go",
+    "time": "Where the time goes (torch.profiler)",
+    "inference": "Inference",
+    "memory": "Peak memory of a training step",
+    "book": "Book execution time",
+}
 
 
 def machine() -> dict[str, Any]:
@@ -62,11 +67,18 @@ def machine() -> dict[str, Any]:
         pass
     import transformers
 
-    return {"cpu": cpu, "logical_cpus": os.cpu_count(), "memory_gb": mem, "os": platform.platform(),
-            "python": platform.python_version(), "torch": str(torch.__version__),
-            "transformers": str(transformers.__version__), "threads": torch.get_num_threads(),
-            "blas": "MKL" if torch.backends.mkl.is_available() else "other",
-            "avx512": bool(torch.cpu._is_avx512_supported()) if hasattr(torch.cpu, "_is_avx512_supported") else None}
+    return {
+        "cpu": cpu,
+        "logical_cpus": os.cpu_count(),
+        "memory_gb": mem,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "torch": str(torch.__version__),
+        "transformers": str(transformers.__version__),
+        "threads": torch.get_num_threads(),
+        "blas": "MKL" if torch.backends.mkl.is_available() else "other",
+        "avx512": bool(torch.cpu._is_avx512_supported()) if hasattr(torch.cpu, "_is_avx512_supported") else None,
+    }
 
 
 def _load() -> list[float] | None:
@@ -76,28 +88,49 @@ def _load() -> list[float] | None:
         return None
 
 
-def run_suite(setups: list[str], repeats: int, batches: int, ablations: bool, memory: bool,
-              inference: bool, book: bool, min_seconds: float = 0.1, threads: int = THREADS,
-              clock: str = "wall", log=print) -> dict[str, Any]:
+def run_suite(
+    setups: list[str],
+    repeats: int,
+    batches: int,
+    ablations: bool,
+    memory: bool,
+    inference: bool,
+    book: bool,
+    min_seconds: float = 0.1,
+    threads: int = THREADS,
+    clock: str = "wall",
+    log=print,
+) -> dict[str, Any]:
     """Run the benchmarks and return every number (the content of results.json)."""
     if clock == "cpu" and threads != 1:
-        raise ValueError("--clock cpu needs --threads 1: with more threads, CPU time also counts the "
-                         "time OpenMP threads spend waiting for each other.")
+        raise ValueError(
+            "--clock cpu needs --threads 1: with more threads, CPU time also counts the "
+            "time OpenMP threads spend waiting for each other."
+        )
     timer = time.process_time if clock == "cpu" else time.perf_counter
     torch.set_num_threads(threads)
     t0 = time.perf_counter()
-    results: dict[str, Any] = {"date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-                               "machine": machine(), "load_average_start": _load(),
-                               "settings": {"repeats": repeats, "batches_per_repeat": batches, "threads": threads,
-                                            "clock": clock}}
+    results: dict[str, Any] = {
+        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "machine": machine(),
+        "load_average_start": _load(),
+        "settings": {"repeats": repeats, "batches_per_repeat": batches, "threads": threads, "clock": clock},
+    }
     results["peak_gflops_1024"] = peak_gflops(clock=timer)
     variants = list(VARIANTS) if ablations else list(MAIN_VARIANTS)
     results["training"], results["flops"] = [], {}
     for name in setups:
         setup = SETUPS[name]
         # The large setup is ~10x the work per step: fewer batches per round keep it affordable.
-        r = bench_training(setup, variants, repeats=repeats, batches_per_repeat=batches if name != "large" else 1,
-                           ceiling_seconds=min_seconds / 10, clock=timer, progress=lambda msg: log(f"  {msg}", end="\r"))
+        r = bench_training(
+            setup,
+            variants,
+            repeats=repeats,
+            batches_per_repeat=batches if name != "large" else 1,
+            ceiling_seconds=min_seconds / 10,
+            clock=timer,
+            progress=lambda msg: log(f"  {msg}", end="\r"),
+        )
         r["ratios"] = {f"bertlib / {hf}": paired_ratio(r, "bertlib", hf) for hf in MAIN_VARIANTS[1:]}
         results["training"].append(r)
         b = make_batches(setup, 1)[0]
@@ -106,14 +139,19 @@ def run_suite(setups: list[str], repeats: int, batches: int, ablations: bool, me
         n = int(selected.sum())
         selected[:, 0] = True  # the last layer's rows in bertlib: the labelled positions and [CLS]
         config = setup.config()
-        results["flops"][name] = {"batch": [B, T], "predicted": n, "kept": int(selected.sum()),
-                                  "bertlib": forward_flops(config, B, T, n, int(selected.sum())),
-                                  "bertlib, last layer at every position": forward_flops(config, B, T, n),
-                                  "transformers": forward_flops(config, B, T, B * T)}
-        log(f"training {name}: bertlib {r['variants']['bertlib']['tokens_per_s']:,.0f} tokens/s, "
+        results["flops"][name] = {
+            "batch": [B, T],
+            "predicted": n,
+            "kept": int(selected.sum()),
+            "bertlib": forward_flops(config, B, T, n, int(selected.sum())),
+            "bertlib, last layer at every position": forward_flops(config, B, T, n),
+            "transformers": forward_flops(config, B, T, B * T),
+        }
+        log(
+            f"training {name}: bertlib {r['variants']['bertlib']['tokens_per_s']:,.0f} tokens/s, "
             f"{r['ratios']['bertlib / transformers eager']:.2f}x HF eager, "
-            f"{r['variants']['bertlib']['fraction_of_ceiling']:.0%} of {r['ceiling_gflops']:.0f} GFLOP/s"
-            + " " * 20)
+            f"{r['variants']['bertlib']['fraction_of_ceiling']:.0%} of {r['ceiling_gflops']:.0f} GFLOP/s" + " " * 20
+        )
     results["time_breakdown"] = []
     for name in setups:
         log(f"  profiling {name}", end="\r")
@@ -122,8 +160,9 @@ def run_suite(setups: list[str], repeats: int, batches: int, ablations: bool, me
     if inference:
         for name in [s for s in setups if s != "large"] + (["minilm"] if "large" in setups else []):
             log(f"  inference {name}", end="\r")
-            results["inference"].append(bench_inference(SETUPS[name], repeats=max(3, repeats // 2),
-                                                        min_seconds=min_seconds, clock=timer))
+            results["inference"].append(
+                bench_inference(SETUPS[name], repeats=max(3, repeats // 2), min_seconds=min_seconds, clock=timer)
+            )
     results["memory"] = []
     if memory:
         for name in setups:
@@ -157,14 +196,17 @@ def targets(results: dict[str, Any]) -> dict[str, Any]:
 def write_markdown(results: dict[str, Any], path: Path, command: str) -> None:
     m = results["machine"]
     lines = [
-        "# Benchmark results", "",
-        f"Generated by `{command}` on {results['date']} in {results['wall_seconds']:.0f} s.", "",
+        "# Benchmark results",
+        "",
+        f"Generated by `{command}` on {results['date']} in {results['wall_seconds']:.0f} s.",
+        "",
         f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, {m['memory_gb']} GB; {m['os']}; "
         f"Python {m['python']}, torch {m['torch']} ({m['blas']}), transformers {m['transformers']}; "
         f"{results['settings']['threads']} threads, {results['settings']['clock']} clock. Load average at start {results['load_average_start']}, "
         f"at end {results['load_average_end']} (other jobs share the cores; ratios come from interleaved "
         f"rounds, see benchmarks/README.md). One 1024 x 1024 fp32 matmul: "
-        f"{results['peak_gflops_1024']:.0f} GFLOP/s.", "",
+        f"{results['peak_gflops_1024']:.0f} GFLOP/s.",
+        "",
     ]
     for key, text in markdown_tables(results).items():
         # The markers let book/performance.md include each table ({include} :start-after:).
@@ -184,20 +226,34 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     p.add_argument("--no-inference", action="store_true", help="skip latency and inference throughput")
     p.add_argument("--threads", type=int, default=THREADS, help="torch threads (default 2)")
-    p.add_argument("--clock", choices=["wall", "cpu"], default="wall",
-                   help="wall time (default), or CPU time with --threads 1 on a machine busy with other jobs")
+    p.add_argument(
+        "--clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="wall time (default), or CPU time with --threads 1 on a machine busy with other jobs",
+    )
     p.add_argument("--min-seconds", type=float, default=0.1, help="timing window of each inference sample")
     p.add_argument("--book", action="store_true", help="also time a cold build of the whole book (slow)")
-    p.add_argument("--book-only", action="store_true",
-                   help="only refresh the book section (lesson times, a timed cold build) of the existing results")
-    p.add_argument("--render-only", action="store_true",
-                   help="measure nothing: redraw results.md, the figure and the page from results.json "
-                        "(lesson times are re-read from the build cache)")
+    p.add_argument(
+        "--book-only",
+        action="store_true",
+        help="only refresh the book section (lesson times, a timed cold build) of the existing results",
+    )
+    p.add_argument(
+        "--render-only",
+        action="store_true",
+        help="measure nothing: redraw results.md, the figure and the page from results.json "
+        "(lesson times are re-read from the build cache)",
+    )
     p.add_argument("--no-write", action="store_true", help="print only; leave the results files alone")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks", help="folder of results.json / results.md")
     p.add_argument("--figure", type=Path, default=ROOT / "book" / "images" / "performance.png")
-    p.add_argument("--page", type=Path, default=ROOT / "book" / "performance.md",
-                   help="the book page whose quoted numbers are updated (front matter only)")
+    p.add_argument(
+        "--page",
+        type=Path,
+        default=ROOT / "book" / "performance.md",
+        help="the book page whose quoted numbers are updated (front matter only)",
+    )
     a = p.parse_args(argv)
     if a.quick:
         a.setups, a.repeats, a.batches, a.no_memory = "mini", 2, 2, True
@@ -219,22 +275,37 @@ def main(argv: list[str] | None = None) -> int:
     elif a.book_only:
         results = json.loads((a.out / "results.json").read_text(encoding="utf-8"))
         log("cold build of the book (executes every lesson in the table of contents)...")
-        results["book"] = {"lessons": lesson_times(ROOT), "cold_build": cold_build(ROOT),
-                           "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-                           "load_average": _load()}
+        results["book"] = {
+            "lessons": lesson_times(ROOT),
+            "cold_build": cold_build(ROOT),
+            "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "load_average": _load(),
+        }
         results["book_command"] = command
     else:
-        results = run_suite(setups, a.repeats, a.batches, ablations=not a.no_ablations, memory=not a.no_memory,
-                            inference=not a.no_inference, book=a.book, min_seconds=a.min_seconds,
-                            threads=a.threads, clock=a.clock, log=log)
+        results = run_suite(
+            setups,
+            a.repeats,
+            a.batches,
+            ablations=not a.no_ablations,
+            memory=not a.no_memory,
+            inference=not a.no_inference,
+            book=a.book,
+            min_seconds=a.min_seconds,
+            threads=a.threads,
+            clock=a.clock,
+            log=log,
+        )
         results["command"] = command
     for key, text in markdown_tables(results).items():
         print(f"\n{TITLES[key]}\n{text}")
     print("\nTargets:")
     for k, v in results["targets"].items():
         print(f"  {k}: {v['value']} -> {'met' if v['met'] else 'NOT met'}")
-    print(f"\nWall time {results['wall_seconds']:.0f} s; load average {results['load_average_start']} -> "
-          f"{results['load_average_end']}")
+    print(
+        f"\nWall time {results['wall_seconds']:.0f} s; load average {results['load_average_start']} -> "
+        f"{results['load_average_end']}"
+    )
     if not a.no_write:
         a.out.mkdir(parents=True, exist_ok=True)
         (a.out / "results.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")

@@ -77,8 +77,9 @@ def make_optimizer(model: nn.Module, variant: Variant) -> torch.optim.Optimizer:
     return torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01, **extra)
 
 
-def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, batch: dict[str, torch.Tensor],
-               variant: Variant) -> float:
+def train_step(
+    model: nn.Module, optimizer: torch.optim.Optimizer, batch: dict[str, torch.Tensor], variant: Variant
+) -> float:
     """One training step (forward, backward, AdamW update); returns the loss."""
     kwargs = {"logits_at": variant.logits_at} if variant.logits_at else {}
     loss = model(**batch, **kwargs).loss
@@ -100,9 +101,16 @@ def _step_flops(config: BertConfig, batch: dict[str, torch.Tensor], variant: Var
     return train_flops(config, B, T, n, kept)
 
 
-def bench_training(setup: Setup, variants: list[str], repeats: int = 7, batches_per_repeat: int = 4,
-                   seed: int = 0, ceiling_seconds: float = 0.02, clock=time.perf_counter,
-                   progress: Any = None) -> dict[str, Any]:
+def bench_training(
+    setup: Setup,
+    variants: list[str],
+    repeats: int = 7,
+    batches_per_repeat: int = 4,
+    seed: int = 0,
+    ceiling_seconds: float = 0.02,
+    clock=time.perf_counter,
+    progress: Any = None,
+) -> dict[str, Any]:
     """Time every variant interleaved on the same batches; medians over ``repeats`` rounds.
 
     Args:
@@ -136,7 +144,7 @@ def bench_training(setup: Setup, variants: list[str], repeats: int = 7, batches_
     samples: dict[str, list[float]] = {name: [] for name in variants}
     ceilings = []
     for r in range(repeats):
-        order = variants[r % len(variants):] + variants[:r % len(variants)]  # rotate who goes first
+        order = variants[r % len(variants) :] + variants[: r % len(variants)]  # rotate who goes first
         for name in order:
             if progress:
                 progress(f"{setup.name}: round {r + 1}/{repeats}, {name}")
@@ -152,22 +160,36 @@ def bench_training(setup: Setup, variants: list[str], repeats: int = 7, batches_
         v, _, _, flops = runners[name]
         med = statistics.median(secs)
         results[name] = {
-            "tokens_per_s": tokens / med, "ms_per_step": 1e3 * med / len(batches),
-            "gflops": flops / med / 1e9, "fraction_of_ceiling": flops / med / 1e9 / ceiling_gflops,
-            "flops_per_step": flops / len(batches), "seconds": secs,
+            "tokens_per_s": tokens / med,
+            "ms_per_step": 1e3 * med / len(batches),
+            "gflops": flops / med / 1e9,
+            "fraction_of_ceiling": flops / med / 1e9 / ceiling_gflops,
+            "flops_per_step": flops / len(batches),
+            "seconds": secs,
         }
     return {
-        "setup": setup.name, "description": setup.description, "config": _sizes(config),
-        "batch_size": setup.batch_size, "mean_seq_len": tokens / setup.batch_size / len(batches),
+        "setup": setup.name,
+        "description": setup.description,
+        "config": _sizes(config),
+        "batch_size": setup.batch_size,
+        "mean_seq_len": tokens / setup.batch_size / len(batches),
         "mean_predicted": sum(int((b["labels"] != -100).sum()) for b in batches) / len(batches),
-        "steps_per_sample": len(batches), "repeats": repeats,
-        "ceiling_gflops": ceiling_gflops, "ceiling_samples": ceilings, "variants": results,
+        "steps_per_sample": len(batches),
+        "repeats": repeats,
+        "ceiling_gflops": ceiling_gflops,
+        "ceiling_samples": ceilings,
+        "variants": results,
     }
 
 
 def _sizes(config: BertConfig) -> dict[str, int]:
-    return {"layers": config.num_hidden_layers, "hidden": config.hidden_size, "heads": config.num_attention_heads,
-            "intermediate": config.intermediate_size, "vocab": config.vocab_size}
+    return {
+        "layers": config.num_hidden_layers,
+        "hidden": config.hidden_size,
+        "heads": config.num_attention_heads,
+        "intermediate": config.intermediate_size,
+        "vocab": config.vocab_size,
+    }
 
 
 def paired_ratio(result: dict[str, Any], faster: str, slower: str) -> float:

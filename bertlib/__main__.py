@@ -1,7 +1,7 @@
 """Command line: ``python -m bertlib student|grade ...`` (also installed as ``bertlib``).
 
-    python -m bertlib student lessons/ student/          # the student edition
-    python -m bertlib grade student/ --timeout 300 --json grades.json
+python -m bertlib student lessons/ student/          # the student edition
+python -m bertlib grade student/ --timeout 300 --json grades.json
 """
 
 from __future__ import annotations

@@ -32,7 +32,10 @@ def extended_attention_mask(attention_mask: torch.Tensor, dtype: torch.dtype) ->
 
 
 def scaled_dot_product_attention(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None,
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    mask: torch.Tensor | None = None,
     dropout: nn.Module | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """softmax(q kᵀ / √d + mask) v, the explicit path (Vaswani et al. 2017, eq. 1).
@@ -116,8 +119,13 @@ class BertSelfAttention(nn.Module):
         self.dropout = nn.Dropout(config.attention_probs_dropout_prob)
         self.attn_implementation = config.attn_implementation
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, output_attentions: bool = False,
-                queries: torch.Tensor | None = None):
+    def forward(
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        output_attentions: bool = False,
+        queries: torch.Tensor | None = None,
+    ):
         """x: (B, T, H). ``queries``: (B, Tq, H) rows of x that ask (default all of x); output (B, Tq, H)."""
         B, T, H = x.shape
         nh, hs = self.num_attention_heads, self.attention_head_size

@@ -53,6 +53,7 @@ class EncodedDataset:
             else:
                 batch[key] = torch.tensor(values)
         if "attention_mask" not in batch:
-            batch["attention_mask"] = torch.tensor([[1] * len(r["input_ids"]) + [0] * (T - len(r["input_ids"]))
-                                                    for r in rows], dtype=torch.long)
+            batch["attention_mask"] = torch.tensor(
+                [[1] * len(r["input_ids"]) + [0] * (T - len(r["input_ids"])) for r in rows], dtype=torch.long
+            )
         return batch

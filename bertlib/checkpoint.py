@@ -42,7 +42,9 @@ def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
             tmp.unlink()
 
 
-def save_tensors(tensors: dict[str, torch.Tensor], path: str | os.PathLike, metadata: dict[str, str] | None = None) -> None:
+def save_tensors(
+    tensors: dict[str, torch.Tensor], path: str | os.PathLike, metadata: dict[str, str] | None = None
+) -> None:
     """Save a dict of tensors as safetensors, atomically."""
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
     atomic_write(Path(path), lambda tmp: save_file(tensors, str(tmp), metadata={"format": "pt", **(metadata or {})}))
@@ -109,8 +111,10 @@ class PreTrainedMixin:
         """
         directory = Path(directory)
         if not directory.is_dir():
-            raise CheckpointError(f"Checkpoint folder {directory} does not exist. Train and save a model first "
-                                  f"(model.save_pretrained(folder)) or check the path.")
+            raise CheckpointError(
+                f"Checkpoint folder {directory} does not exist. Train and save a model first "
+                f"(model.save_pretrained(folder)) or check the path."
+            )
         config = BertConfig.load(directory / CONFIG_NAME, **config_overrides)
         _check_tokenizer_file(directory / TOKENIZER_NAME, config)
         model = cls(config)
@@ -127,7 +131,7 @@ class PreTrainedMixin:
         if ours_prefixed and not theirs_prefixed:  # bare encoder checkpoint -> task model
             state = {prefix + k: v for k, v in state.items()}
         elif theirs_prefixed and not ours_prefixed:  # pretraining checkpoint -> bare BertModel
-            state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+            state = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
         # Tied aliases are re-tied, not loaded; old checkpoints also carry the position_ids buffer.
         state = {k: v for k, v in state.items() if k not in self._tied_weights and not k.endswith("position_ids")}
         missing = sorted(expected - set(state))

@@ -21,7 +21,12 @@ from pathlib import Path
 import nbformat
 
 __all__ = [
-    "make_student_edition", "grade_notebook", "grade_path", "GradeRow", "format_table", "list_exercises",
+    "make_student_edition",
+    "grade_notebook",
+    "grade_path",
+    "GradeRow",
+    "format_table",
+    "list_exercises",
     "Exercise",
 ]
 
@@ -61,8 +66,11 @@ def strip_solution(source: str, name: str, markdown: bool = False) -> str:
         except StopIteration:
             raise ValueError(f"{name}: '{BEGIN}' without a matching '{END}'.") from None
         indent = m.group(1)
-        out.append(f"{indent}YOUR ANSWER HERE" if markdown else
-                   f'{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError("{name}: your code here")')
+        out.append(
+            f"{indent}YOUR ANSWER HERE"
+            if markdown
+            else f'{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError("{name}: your code here")'
+        )
         i = end + 1
     if not found:
         raise ValueError(f"{name} is marked as a solution but has no '{BEGIN}' ... '{END}' block.")
@@ -106,8 +114,10 @@ def _check_compiles(source: str, name: str) -> None:
     try:
         compile(code, name, "exec")
     except SyntaxError as e:
-        raise ValueError(f"{name}: the student stub is not valid Python ({e.msg}, line {e.lineno}); put "
-                         f"'{BEGIN}' and '{END}' around whole statements.") from None
+        raise ValueError(
+            f"{name}: the student stub is not valid Python ({e.msg}, line {e.lineno}); put "
+            f"'{BEGIN}' and '{END}' around whole statements."
+        ) from None
 
 
 @dataclass
@@ -137,8 +147,16 @@ def list_exercises(path: str | os.PathLike) -> list[Exercise]:
                 title = headings[-1].strip()
         elif is_check(cell):
             first = next((line for line in cell.source.splitlines() if line.strip() and not line.startswith("#")), "")
-            out.append(Exercise(path.name, title, max(1, min(3, title.count("★"))), _exercise_name(cell, i),
-                                float(_nbgrader(cell).get("points", 1)), first.strip()))
+            out.append(
+                Exercise(
+                    path.name,
+                    title,
+                    max(1, min(3, title.count("★"))),
+                    _exercise_name(cell, i),
+                    float(_nbgrader(cell).get("points", 1)),
+                    first.strip(),
+                )
+            )
     return out
 
 
@@ -171,8 +189,13 @@ def grade_notebook(path: str | os.PathLike, timeout: float = 600.0, cwd: str | N
         log = Path(tmp) / "grades.jsonl"
         log.touch()
         os.environ["BERTLIB_GRADE_FILE"] = str(log)  # inherited by the kernel
-        client = NotebookClient(nb, timeout=timeout, allow_errors=True, kernel_name="python3",
-                                resources={"metadata": {"path": cwd or str(path.parent)}})
+        client = NotebookClient(
+            nb,
+            timeout=timeout,
+            allow_errors=True,
+            kernel_name="python3",
+            resources={"metadata": {"path": cwd or str(path.parent)}},
+        )
         rows, deadline, stopped, solution_error = [], time.monotonic() + timeout, None, None
         try:
             with client.setup_kernel():
@@ -189,8 +212,11 @@ def grade_notebook(path: str | os.PathLike, timeout: float = 600.0, cwd: str | N
                     if is_solution(cell):  # remembered: a stub's error explains the check's failure
                         solution_error = _error_name(cell)
                     if is_check(cell):
-                        rows.append(_grade_cell(path.name, cell, index, log, seen if stopped is None else None,
-                                                stopped, solution_error))
+                        rows.append(
+                            _grade_cell(
+                                path.name, cell, index, log, seen if stopped is None else None, stopped, solution_error
+                            )
+                        )
         finally:
             os.environ.pop("BERTLIB_GRADE_FILE", None)
     return rows
@@ -201,27 +227,49 @@ def _error_name(cell) -> str | None:
     return errors[0]["ename"] if errors else None
 
 
-def _grade_cell(notebook: str, cell, index: int, log: Path, seen: int | None, stopped: str | None,
-                solution_error: str | None = None) -> GradeRow:
+def _grade_cell(
+    notebook: str, cell, index: int, log: Path, seen: int | None, stopped: str | None, solution_error: str | None = None
+) -> GradeRow:
     name = _exercise_name(cell, index)
     max_points = float(_nbgrader(cell).get("points", 1))
     new = [json.loads(x) for x in log.read_text().splitlines()[seen:]] if seen is not None else []
     if new:
         passed = all(r["passed"] for r in new)
         message = " | ".join(r["message"] for r in new)
-        return GradeRow(notebook, name, ",".join(r["exercise"] for r in new), passed,
-                        max_points if passed else 0.0, max_points, message)
+        return GradeRow(
+            notebook,
+            name,
+            ",".join(r["exercise"] for r in new),
+            passed,
+            max_points if passed else 0.0,
+            max_points,
+            message,
+        )
     if stopped:
         return GradeRow(notebook, name, "", False, 0.0, max_points, f"Not run: {stopped}.")
     if solution_error == "NotImplementedError":
-        return GradeRow(notebook, name, "", False, 0.0, max_points,
-                        "Not implemented yet: the solution cell above still raises NotImplementedError.")
+        return GradeRow(
+            notebook,
+            name,
+            "",
+            False,
+            0.0,
+            max_points,
+            "Not implemented yet: the solution cell above still raises NotImplementedError.",
+        )
     errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
     if not errors:  # nbgrader's rule for a test cell: it passes when it raises nothing
         return GradeRow(notebook, name, "", True, max_points, max_points, "Passed (the cell's assertions hold).")
     why = f"{errors[0]['ename']}: {errors[0]['evalue']}"
-    return GradeRow(notebook, name, "", False, 0.0, max_points,
-                    f"The check could not run ({why}); fix the error in this exercise or an earlier cell.")
+    return GradeRow(
+        notebook,
+        name,
+        "",
+        False,
+        0.0,
+        max_points,
+        f"The check could not run ({why}); fix the error in this exercise or an earlier cell.",
+    )
 
 
 def grade_path(path: str | os.PathLike, timeout: float = 600.0) -> list[GradeRow]:

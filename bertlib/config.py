@@ -18,12 +18,33 @@ __all__ = ["BertConfig", "PRESETS"]
 # our model needs (library versions, decoder options, ...). They are accepted
 # on load and dropped, so real checkpoints load without a rename table.
 _IGNORED_HF_KEYS = {
-    "architectures", "model_type", "transformers_version", "_name_or_path", "gradient_checkpointing",
-    "position_embedding_type", "use_cache", "is_decoder", "add_cross_attention", "torch_dtype",
-    "dtype", "classifier_dropout", "id2label", "label2id", "problem_type", "chunk_size_feed_forward",
-    "output_attentions", "output_hidden_states", "return_dict", "tie_word_embeddings",
-    "bos_token_id", "eos_token_id", "sep_token_id", "cls_token_id", "mask_token_id",
-    "attn_implementation", "_attn_implementation_autoset",
+    "architectures",
+    "model_type",
+    "transformers_version",
+    "_name_or_path",
+    "gradient_checkpointing",
+    "position_embedding_type",
+    "use_cache",
+    "is_decoder",
+    "add_cross_attention",
+    "torch_dtype",
+    "dtype",
+    "classifier_dropout",
+    "id2label",
+    "label2id",
+    "problem_type",
+    "chunk_size_feed_forward",
+    "output_attentions",
+    "output_hidden_states",
+    "return_dict",
+    "tie_word_embeddings",
+    "bos_token_id",
+    "eos_token_id",
+    "sep_token_id",
+    "cls_token_id",
+    "mask_token_id",
+    "attn_implementation",
+    "_attn_implementation_autoset",
 }
 
 
@@ -53,8 +74,16 @@ class BertConfig:
     attn_implementation: str = "sdpa"  # "eager" (explicit, returns weights) or "sdpa" (fused)
 
     def __post_init__(self) -> None:
-        positive = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
-                    "intermediate_size", "max_position_embeddings", "type_vocab_size", "num_labels")
+        positive = (
+            "vocab_size",
+            "hidden_size",
+            "num_hidden_layers",
+            "num_attention_heads",
+            "intermediate_size",
+            "max_position_embeddings",
+            "type_vocab_size",
+            "num_labels",
+        )
         for name in positive:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -77,7 +106,9 @@ class BertConfig:
                 f"'sdpa' (PyTorch's fused kernel); got {self.attn_implementation!r}."
             )
         if not 0 <= self.pad_token_id < self.vocab_size:
-            raise ValueError(f"pad_token_id ({self.pad_token_id}) must be a token id below vocab_size ({self.vocab_size}).")
+            raise ValueError(
+                f"pad_token_id ({self.pad_token_id}) must be a token id below vocab_size ({self.vocab_size})."
+            )
         if self.layer_norm_eps <= 0 or self.initializer_range <= 0:
             raise ValueError("layer_norm_eps and initializer_range must be positive.")
 
@@ -143,7 +174,9 @@ class BertConfig:
         """Read a config.json written by bertlib or by Hugging Face ``transformers``."""
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(f"No config.json at {path}: a checkpoint folder needs config.json and model.safetensors.")
+            raise FileNotFoundError(
+                f"No config.json at {path}: a checkpoint folder needs config.json and model.safetensors."
+            )
         try:
             d = json.loads(path.read_text())
         except json.JSONDecodeError as e:
@@ -158,15 +191,43 @@ def _largest_divisor(n: int, at_most: int) -> int:
 # Named sizes. "test" uses odd sizes on purpose: a shape bug that 64 x 64
 # would hide (a transposed reshape, heads mixed with positions) shows up.
 PRESETS: dict[str, dict[str, Any]] = {
-    "test": dict(vocab_size=101, hidden_size=24, num_hidden_layers=2, num_attention_heads=3,
-                 intermediate_size=37, max_position_embeddings=40, hidden_dropout_prob=0.0,
-                 attention_probs_dropout_prob=0.0),
-    "tiny": dict(vocab_size=1000, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
-                 intermediate_size=256, max_position_embeddings=128, attention_probs_dropout_prob=0.0),
-    "mini": dict(vocab_size=1000, hidden_size=128, num_hidden_layers=2, num_attention_heads=4,
-                 intermediate_size=512, max_position_embeddings=128, attention_probs_dropout_prob=0.0),
-    "small": dict(vocab_size=1000, hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
-                  intermediate_size=1024, max_position_embeddings=128, attention_probs_dropout_prob=0.0),
+    "test": dict(
+        vocab_size=101,
+        hidden_size=24,
+        num_hidden_layers=2,
+        num_attention_heads=3,
+        intermediate_size=37,
+        max_position_embeddings=40,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+    ),
+    "tiny": dict(
+        vocab_size=1000,
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=256,
+        max_position_embeddings=128,
+        attention_probs_dropout_prob=0.0,
+    ),
+    "mini": dict(
+        vocab_size=1000,
+        hidden_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=512,
+        max_position_embeddings=128,
+        attention_probs_dropout_prob=0.0,
+    ),
+    "small": dict(
+        vocab_size=1000,
+        hidden_size=256,
+        num_hidden_layers=4,
+        num_attention_heads=4,
+        intermediate_size=1024,
+        max_position_embeddings=128,
+        attention_probs_dropout_prob=0.0,
+    ),
     "base": dict(),
     "large": dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096),
 }

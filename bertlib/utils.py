@@ -47,7 +47,9 @@ def get_device(prefer: str | None = None) -> torch.device:
     if prefer:
         device = torch.device(prefer)
         if device.type == "cuda" and not torch.cuda.is_available():
-            raise RuntimeError("CUDA was requested but no CUDA GPU is visible; use get_device() to fall back to the CPU.")
+            raise RuntimeError(
+                "CUDA was requested but no CUDA GPU is visible; use get_device() to fall back to the CPU."
+            )
         return device
     if torch.cuda.is_available():
         return torch.device("cuda")

@@ -14,8 +14,9 @@ import torch
 __all__ = ["plot_history", "attention_heatmap", "attention_grid", "head_view", "model_view", "trim_padding"]
 
 
-def plot_history(history, train_keys: Sequence[str] = ("loss",), eval_keys: Sequence[str] | None = None,
-                 title: str | None = None):
+def plot_history(
+    history, train_keys: Sequence[str] = ("loss",), eval_keys: Sequence[str] | None = None, title: str | None = None
+):
     """Training loss (left) and evaluation metrics (right) against the step.
 
     Args:
@@ -48,8 +49,12 @@ def plot_history(history, train_keys: Sequence[str] = ("loss",), eval_keys: Sequ
     return fig
 
 
-def trim_padding(attentions: Sequence[torch.Tensor], tokens: Sequence[str], example: int = 0,
-                 attention_mask: torch.Tensor | None = None) -> tuple[list[torch.Tensor], list[str]]:
+def trim_padding(
+    attentions: Sequence[torch.Tensor],
+    tokens: Sequence[str],
+    example: int = 0,
+    attention_mask: torch.Tensor | None = None,
+) -> tuple[list[torch.Tensor], list[str]]:
     """One example's attention with the [PAD] rows and columns removed.
 
     Args:
@@ -61,16 +66,24 @@ def trim_padding(attentions: Sequence[torch.Tensor], tokens: Sequence[str], exam
         (per-layer (1, H, n, n) CPU float tensors, the n kept tokens).
     """
     n = len(tokens) if attention_mask is None else int(attention_mask[example].sum())
-    layers = [a[example: example + 1, :, :n, :n].detach().float().cpu() for a in attentions]
+    layers = [a[example : example + 1, :, :n, :n].detach().float().cpu() for a in attentions]
     return layers, list(tokens[:n])
 
 
-def attention_heatmap(weights: torch.Tensor, tokens: Sequence[str], ax=None, title: str | None = None,
-                      annotate: bool | None = None, cmap: str = "viridis"):
+def attention_heatmap(
+    weights: torch.Tensor,
+    tokens: Sequence[str],
+    ax=None,
+    title: str | None = None,
+    annotate: bool | None = None,
+    cmap: str = "viridis",
+):
     """Draw one (T, T) attention matrix: row = the query token, column = the token it attends to."""
     w = weights.detach().float().cpu()
     if w.dim() != 2 or w.shape[0] != w.shape[1] or w.shape[0] != len(tokens):
-        raise ValueError(f"Expected a ({len(tokens)}, {len(tokens)}) matrix for {len(tokens)} tokens, got {tuple(w.shape)}.")
+        raise ValueError(
+            f"Expected a ({len(tokens)}, {len(tokens)}) matrix for {len(tokens)} tokens, got {tuple(w.shape)}."
+        )
     if ax is None:
         size = max(3.0, 0.42 * len(tokens) + 1.5)
         _, ax = plt.subplots(figsize=(size + 0.8, size))
@@ -82,17 +95,30 @@ def attention_heatmap(weights: torch.Tensor, tokens: Sequence[str], ax=None, tit
     if annotate if annotate is not None else len(tokens) <= 10:
         for i in range(len(tokens)):
             for j in range(len(tokens)):
-                ax.text(j, i, f"{w[i, j]:.2f}", ha="center", va="center", fontsize=7,
-                        color="white" if w[i, j] < 0.6 * float(w.max()) else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{w[i, j]:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if w[i, j] < 0.6 * float(w.max()) else "black",
+                )
     if title:
         ax.set_title(title)
     ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     return ax
 
 
-def attention_grid(attentions: Sequence[torch.Tensor], tokens: Sequence[str], example: int = 0,
-                   attention_mask: torch.Tensor | None = None, layers: Sequence[int] | None = None,
-                   cell: float = 1.9, title: str | None = None):
+def attention_grid(
+    attentions: Sequence[torch.Tensor],
+    tokens: Sequence[str],
+    example: int = 0,
+    attention_mask: torch.Tensor | None = None,
+    layers: Sequence[int] | None = None,
+    cell: float = 1.9,
+    title: str | None = None,
+):
     """A layers x heads grid of small attention maps: the static twin of bertviz's model view."""
     atts, tokens = trim_padding(attentions, tokens, example, attention_mask)
     layers = list(range(len(atts))) if layers is None else list(layers)
@@ -122,9 +148,16 @@ def _bertviz_args(attentions, tokens, example, attention_mask, sentence_b_start)
     return dict(attention=atts, tokens=tokens, sentence_b_start=sentence_b_start)
 
 
-def head_view(attentions: Sequence[torch.Tensor], tokens: Sequence[str], example: int = 0,
-              attention_mask: torch.Tensor | None = None, sentence_b_start: int | None = None,
-              layer: int | None = None, heads: Sequence[int] | None = None, html: bool = False):
+def head_view(
+    attentions: Sequence[torch.Tensor],
+    tokens: Sequence[str],
+    example: int = 0,
+    attention_mask: torch.Tensor | None = None,
+    sentence_b_start: int | None = None,
+    layer: int | None = None,
+    heads: Sequence[int] | None = None,
+    html: bool = False,
+):
     """bertviz's head view (Vig 2019) of one example, fed by bertlib's ``output.attentions``.
 
     Padding is trimmed; for a sentence pair the B boundary is found from the
@@ -137,9 +170,15 @@ def head_view(attentions: Sequence[torch.Tensor], tokens: Sequence[str], example
     return _head_view(**args, layer=layer, heads=heads, html_action="return" if html else "view")
 
 
-def model_view(attentions: Sequence[torch.Tensor], tokens: Sequence[str], example: int = 0,
-               attention_mask: torch.Tensor | None = None, sentence_b_start: int | None = None,
-               include_layers: Sequence[int] | None = None, html: bool = False):
+def model_view(
+    attentions: Sequence[torch.Tensor],
+    tokens: Sequence[str],
+    example: int = 0,
+    attention_mask: torch.Tensor | None = None,
+    sentence_b_start: int | None = None,
+    include_layers: Sequence[int] | None = None,
+    html: bool = False,
+):
     """bertviz's model view (every layer and head) of one example; see :func:`head_view`."""
     from bertviz import model_view as _model_view
 

@@ -43,9 +43,7 @@ def tokenize_words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def sgns_loss(
-    centre: torch.Tensor, positive: torch.Tensor, negatives: torch.Tensor
-) -> torch.Tensor:
+def sgns_loss(centre: torch.Tensor, positive: torch.Tensor, negatives: torch.Tensor) -> torch.Tensor:
     """The negative-sampling loss, averaged over the batch (Mikolov et al. 2013, eq. 4).
 
     For centre vector v, true context vector u_o and K negative context vectors u_k:
@@ -86,16 +84,12 @@ class SkipGram(nn.Module):
             self.centre.weight.uniform_(-0.5 / dim, 0.5 / dim, generator=generator(seed))
             self.context.weight.zero_()
 
-    def forward(
-        self, centre: torch.Tensor, context: torch.Tensor, negatives: torch.Tensor
-    ) -> torch.Tensor:
+    def forward(self, centre: torch.Tensor, context: torch.Tensor, negatives: torch.Tensor) -> torch.Tensor:
         """(B,) centre ids, (B,) context ids, (B, K) negative ids -> scalar SGNS loss."""
         return sgns_loss(self.centre(centre), self.context(context), self.context(negatives))
 
 
-def skipgram_pairs(
-    sentences: Sequence[Sequence[int]], window: int
-) -> tuple[torch.Tensor, torch.Tensor]:
+def skipgram_pairs(sentences: Sequence[Sequence[int]], window: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Every (centre, context) pair with the context at most ``window`` words away, in the same sentence.
 
     Args:
@@ -105,18 +99,12 @@ def skipgram_pairs(
     Returns:
         (centres (N,), contexts (N,)) LongTensors, grouped by distance (1, then 2, ...).
     """
-    flat = torch.tensor(
-        [i for s in sentences for i in s], dtype=torch.long
-    )  # (W,) all words in a row
-    sentence_of = torch.repeat_interleave(
-        torch.arange(len(sentences)), torch.tensor([len(s) for s in sentences])
-    )
+    flat = torch.tensor([i for s in sentences for i in s], dtype=torch.long)  # (W,) all words in a row
+    sentence_of = torch.repeat_interleave(torch.arange(len(sentences)), torch.tensor([len(s) for s in sentences]))
     return _pairs(flat, sentence_of, window)
 
 
-def _pairs(
-    flat: torch.Tensor, sentence_of: torch.Tensor, window: int
-) -> tuple[torch.Tensor, torch.Tensor]:
+def _pairs(flat: torch.Tensor, sentence_of: torch.Tensor, window: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Pairs from (W,) word ids and (W,) sentence numbers, without a Python loop over sentences."""
     centres, contexts = [flat[:0]], [flat[:0]]
     for d in range(1, window + 1):
@@ -155,9 +143,7 @@ class Word2Vec:
     def index(self, word: str) -> int:
         """Row of ``word`` in ``vectors``; a clear KeyError for a word never seen."""
         if word not in self._index:
-            raise KeyError(
-                f"{word!r} is not in the vocabulary ({len(self)} words seen at least min_count times)."
-            )
+            raise KeyError(f"{word!r} is not in the vocabulary ({len(self)} words seen at least min_count times).")
         return self._index[word]
 
     def vector(self, word: str) -> torch.Tensor:
@@ -216,15 +202,11 @@ def train_skipgram(
     # Most frequent first, ties alphabetical: a deterministic vocabulary.
     words = sorted((w for w, n in counts.items() if n >= min_count), key=lambda w: (-counts[w], w))
     if len(words) < 2:
-        raise ValueError(
-            f"Only {len(words)} word(s) occur at least min_count={min_count} times: give more text."
-        )
+        raise ValueError(f"Only {len(words)} word(s) occur at least min_count={min_count} times: give more text.")
     index = {w: i for i, w in enumerate(words)}
     ids = [[index[w] for w in t if w in index] for t in texts]
     flat = torch.tensor([i for s in ids for i in s], dtype=torch.long)  # (W,) the whole text as ids
-    sentence_of = torch.repeat_interleave(
-        torch.arange(len(ids)), torch.tensor([len(s) for s in ids])
-    )
+    sentence_of = torch.repeat_interleave(torch.arange(len(ids)), torch.tensor([len(s) for s in ids]))
     freq = torch.tensor([counts[w] for w in words], dtype=torch.float)
     # Negatives come from the unigram distribution raised to 3/4 (rare words drawn more often).
     noise = freq.pow(0.75) / freq.pow(0.75).sum()
@@ -244,16 +226,12 @@ def train_skipgram(
     try:
         for _ in range(epochs):
             # A fresh subsample each epoch: frequent words ("the", "in") are thinned out.
-            draw = (
-                torch.rand(len(flat), generator=g) < keep[flat]
-            )  # (W,) True = keep this occurrence
+            draw = torch.rand(len(flat), generator=g) < keep[flat]  # (W,) True = keep this occurrence
             centres, contexts = _pairs(flat[draw], sentence_of[draw], window)
             order = torch.randperm(len(centres), generator=g)
             for start in range(0, len(order), batch_size):
                 batch = order[start : start + batch_size]
-                noise_ids = torch.multinomial(
-                    noise, len(batch) * negatives, replacement=True, generator=g
-                )
+                noise_ids = torch.multinomial(noise, len(batch) * negatives, replacement=True, generator=g)
                 loss = model(centres[batch], contexts[batch], noise_ids.view(len(batch), negatives))
                 optimizer.zero_grad()
                 loss.backward()

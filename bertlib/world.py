@@ -24,17 +24,14 @@ FEMALE_NAMES = tuple(
     " grace alice eva ruth".split()
 )
 MALE_NAMES = tuple(
-    "tom ben sam leo jack paul omar felix hugo oscar noah luke adam peter david mark simon"
-    " victor ivan carl".split()
+    "tom ben sam leo jack paul omar felix hugo oscar noah luke adam peter david mark simon victor ivan carl".split()
 )
 PET_NAMES = tuple(
     "rex luna bella pip coco milo daisy bruno ziggy poppy fido nibbles sparky toby rolo kiki"
     " bingo dotty gizmo hector izzy jasper lulu patch rusty scout tilly zorro bubbles sooty"
     " pixie boris misty olly dino fifi".split()
 )
-TOWN_NAMES = tuple(
-    "millbrook riverton oakfield stonebridge greenhill westport ashford lakeside".split()
-)
+TOWN_NAMES = tuple("millbrook riverton oakfield stonebridge greenhill westport ashford lakeside".split())
 LANDSCAPES = ("by the river", "by the sea", "in the hills", "near a big forest", "by a lake")
 INSTRUMENTS = tuple("piano violin guitar drums flute cello trumpet harp".split())
 SPORTS = tuple("football tennis chess basketball hockey golf volleyball badminton".split())
@@ -289,9 +286,7 @@ def make_world(seed: int = 0, n_people: int = 32) -> World:
         pet = Pet(animal.name, pet_names[i], rng.choice(animal.colours))
         hobbies = (instruments[i], sports[i], foods[i], disliked, colours[i])
         friend, sibling = friends[name], siblings[name]
-        people.append(
-            Person(name, gender[name], town_of[name], jobs[i], pet, *hobbies, friend, sibling)
-        )
+        people.append(Person(name, gender[name], town_of[name], jobs[i], pet, *hobbies, friend, sibling))
     return World(seed, tuple(people), tuple(towns), JOBS, ANIMALS)
 
 

@@ -33,12 +33,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     # One flag per recipe field (--n-documents, --batch-size, ...), defaulting to the cached model's recipe.
     for f in fields(SmallBertRecipe):
-        p.add_argument("--" + f.name.replace("_", "-"), type=type(getattr(SMALL_BERT_RECIPE, f.name)),
-                       default=getattr(SMALL_BERT_RECIPE, f.name))
+        p.add_argument(
+            "--" + f.name.replace("_", "-"),
+            type=type(getattr(SMALL_BERT_RECIPE, f.name)),
+            default=getattr(SMALL_BERT_RECIPE, f.name),
+        )
     p.add_argument("--output-dir", default="runs/ddp-pretrain", help="checkpoints go here (resumed from)")
     p.add_argument("--eval-every", type=int, default=100, help="steps between held-out evaluations")
-    p.add_argument("--backend", choices=["nccl", "gloo"], default=None,
-                   help="default: nccl with CUDA GPUs, gloo on CPUs")
+    p.add_argument(
+        "--backend", choices=["nccl", "gloo"], default=None, help="default: nccl with CUDA GPUs, gloo on CPUs"
+    )
     return p.parse_args(argv)
 
 
@@ -55,8 +59,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         if rank == 0:
             print(f"world size {world}, {recipe.batch_size // world} sequences per rank and step", flush=True)
-        model, tokenizer, history = pretrain_small_bert(recipe, eval_every=args.eval_every, progress=rank == 0,
-                                                        checkpoint_dir=args.output_dir)
+        model, tokenizer, history = pretrain_small_bert(
+            recipe, eval_every=args.eval_every, progress=rank == 0, checkpoint_dir=args.output_dir
+        )
         if rank == 0:
             for row in history.eval:
                 print(f"step {row['step']}: " + ", ".join(f"{k} {v:.3f}" for k, v in row.items() if k != "step"))

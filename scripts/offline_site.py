@@ -39,9 +39,7 @@ REWRITES: list[tuple[str, str]] = [
 
 # What must not point outside the site once we are done.
 SCRIPT_SRC = re.compile(r"<script\b[^>]*?\bsrc=[\"'](https?:)?//([^\"']+)", re.I)
-STYLESHEET = re.compile(
-    r"<link\b[^>]*?\brel=[\"']?(?:stylesheet|preload|modulepreload)[^>]*>", re.I
-)
+STYLESHEET = re.compile(r"<link\b[^>]*?\brel=[\"']?(?:stylesheet|preload|modulepreload)[^>]*>", re.I)
 HREF_EXTERNAL = re.compile(r"\bhref=[\"'](?:https?:)?//([^\"']+)", re.I)
 REQUIRE_PATH = re.compile(r"\b\w+\s*:\s*[\"'](https?://[^\"']+)[\"']")
 REQUIRE_CONFIG = re.compile(r"require(?:js)?\.config\(\s*\{.*?\}\s*\)", re.S)

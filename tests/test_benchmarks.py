@@ -46,14 +46,16 @@ def test_flop_count_matches_the_formulas():
     shapes = gemm_shapes(config, B * T)
     assert len(shapes) == 9
     assert sum(2 * m * k * nn * c for m, k, nn, c, _, _ in shapes) == pytest.approx(
-        3 * (f["attention projections"] + f["feed-forward"]))
+        3 * (f["attention projections"] + f["feed-forward"])
+    )
 
 
 def test_batches_are_deterministic_and_masked():
     a, b = make_batches(SETUPS["test"], 2, seed=3), make_batches(SETUPS["test"], 2, seed=3)
     for x, y in zip(a, b, strict=True):
-        assert x.keys() == y.keys() == {"input_ids", "token_type_ids", "attention_mask", "labels",
-                                        "next_sentence_label"}
+        assert (
+            x.keys() == y.keys() == {"input_ids", "token_type_ids", "attention_mask", "labels", "next_sentence_label"}
+        )
         assert all((x[k] == y[k]).all() for k in x)
         assert (x["labels"] != -100).any()
 
@@ -63,8 +65,27 @@ def test_suite_runs_and_writes_results(tmp_path, capsys):
     page.write_text("---\nmyst:\n  substitutions: {}\n---\n\n# Performance notes\n\n{{ mini_vs_eager }}\n")
     # One thread: two OpenMP threads on a machine loaded by other jobs can take
     # tens of ms per tiny op (a barrier waits for a descheduled thread).
-    code = main(["--setups", "test", "--repeats", "1", "--batches", "1", "--no-memory", "--threads", "1",
-                 "--min-seconds", "0.01", "--out", str(tmp_path), "--figure", str(figure), "--page", str(page)])
+    code = main(
+        [
+            "--setups",
+            "test",
+            "--repeats",
+            "1",
+            "--batches",
+            "1",
+            "--no-memory",
+            "--threads",
+            "1",
+            "--min-seconds",
+            "0.01",
+            "--out",
+            str(tmp_path),
+            "--figure",
+            str(figure),
+            "--page",
+            str(page),
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "Training step throughput" in printed and "Where the FLOPs go" in printed
@@ -73,7 +94,8 @@ def test_suite_runs_and_writes_results(tmp_path, capsys):
     assert results["settings"]["threads"] == 1
     train = results["training"][0]
     assert {"bertlib", "transformers eager", "transformers sdpa", "bertlib, head at every position"} <= set(
-        train["variants"])
+        train["variants"]
+    )
     for v in train["variants"].values():
         assert v["tokens_per_s"] > 0 and v["gflops"] > 0 and v["fraction_of_ceiling"] > 0
     assert train["ceiling_gflops"] > 0
@@ -107,7 +129,6 @@ def test_lesson_times_read_the_build_cache(tmp_path):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
     nbformat.write(nb, lesson)
     cache = get_cache(tmp_path / "_build" / ".jupyter_cache")
-    cache.cache_notebook_bundle(CacheBundleIn(nb, str(lesson), data={"execution_seconds": 12.5}),
-                                check_validity=False)
+    cache.cache_notebook_bundle(CacheBundleIn(nb, str(lesson), data={"execution_seconds": 12.5}), check_validity=False)
     rows = lesson_times(tmp_path)
     assert [(r["lesson"], r["seconds"]) for r in rows] == [("lessons/01_x.ipynb", 12.5)]

@@ -50,21 +50,15 @@ def _source(docname: str) -> Path | None:
 
 
 def test_toc_lists_only_existing_files():
-    missing = [
-        f for f in toc_files() if _source(f.removesuffix(".ipynb").removesuffix(".md")) is None
-    ]
+    missing = [f for f in toc_files() if _source(f.removesuffix(".ipynb").removesuffix(".md")) is None]
     assert missing == [], f"_toc.yml lists files that do not exist: {missing}"
 
 
 def test_every_lesson_is_in_the_toc():
     # only_build_toc_files is on: a lesson left out of _toc.yml is silently not built.
     listed = set(toc_lessons())
-    lessons = sorted(
-        p.relative_to(ROOT).with_suffix("").as_posix() for p in (ROOT / "lessons").glob("*.ipynb")
-    )
-    assert [lesson for lesson in lessons if lesson not in listed] == [], (
-        "add these lessons to _toc.yml"
-    )
+    lessons = sorted(p.relative_to(ROOT).with_suffix("").as_posix() for p in (ROOT / "lessons").glob("*.ipynb"))
+    assert [lesson for lesson in lessons if lesson not in listed] == [], "add these lessons to _toc.yml"
 
 
 def test_book_is_built(site_dir):
@@ -75,9 +69,7 @@ def test_book_is_built(site_dir):
 def test_no_execution_reports(site_dir):
     # myst-nb writes reports/<doc>.err.log for each notebook that failed (the
     # Makefile clears the folder before each build).
-    reports = sorted(
-        p.relative_to(site_dir).as_posix() for p in (site_dir / "reports").rglob("*.log")
-    )
+    reports = sorted(p.relative_to(site_dir).as_posix() for p in (site_dir / "reports").rglob("*.log"))
     logs = "\n".join((site_dir / r).read_text(encoding="utf-8")[-2000:] for r in reports)
     assert reports == [], f"notebooks failed during the build:\n{logs}"
 
@@ -126,8 +118,9 @@ def test_answer_key_passes_every_check(lesson, site_dir):
     from bertlib.classroom import is_check
 
     executed = nbformat.read(BUILD / "jupyter_execute" / f"{lesson}.ipynb", as_version=4)
-    headings = [c for c in executed.cells if c.cell_type == "markdown"
-                and re.search(r"^#+\s*Exercise \d+\.\d+", c.source, re.M)]
+    headings = [
+        c for c in executed.cells if c.cell_type == "markdown" and re.search(r"^#+\s*Exercise \d+\.\d+", c.source, re.M)
+    ]
     assert len(headings) >= 3, f"{lesson} needs at least three exercises (implement, predict, explore)"
     checks = [c for c in executed.cells if c.cell_type == "code" and is_check(c)]
     assert checks, f"{lesson}: its implement-exercises need checks from bertlib.checks"
@@ -179,10 +172,5 @@ def test_failing_notebook_fails_the_build(tmp_path):
         timeout=300,
     )
     output = result.stdout + result.stderr
-    assert result.returncode != 0, (
-        f"a notebook that raises did not fail the build:\n{output[-3000:]}"
-    )
-    assert (
-        "ZeroDivisionError"
-        in (tmp_path / "_build" / "html" / "reports" / "lessons" / "broken.err.log").read_text()
-    )
+    assert result.returncode != 0, f"a notebook that raises did not fail the build:\n{output[-3000:]}"
+    assert "ZeroDivisionError" in (tmp_path / "_build" / "html" / "reports" / "lessons" / "broken.err.log").read_text()

@@ -55,7 +55,10 @@ def test_results_are_recorded_for_the_autograder(tmp_path, monkeypatch):
     checks.check_attention_weights(good_weights)
     checks.check_split_heads(stub)
     rows = [json.loads(line) for line in log.read_text().splitlines()]
-    assert [(r["exercise"], r["passed"]) for r in rows] == [("attention.weights", True), ("attention.split_heads", False)]
+    assert [(r["exercise"], r["passed"]) for r in rows] == [
+        ("attention.weights", True),
+        ("attention.split_heads", False),
+    ]
     assert rows[0]["points"] == rows[0]["max_points"] == 1
 
 

@@ -34,11 +34,7 @@ def test_wrong_axis_reports_the_difference():
     r = checks.check_shuffled_tokens(lambda out, perm: out[..., : len(perm)].flip(-1))
     assert not r and ("shape" in r.message or "largest difference" in r.message)
     r = checks.check_shuffled_tokens(lambda out, perm: out.flip(1))
-    assert (
-        not r
-        and "largest difference" in r.message
-        and "index the token axis with perm" in r.message
-    )
+    assert not r and "largest difference" in r.message and "index the token axis with perm" in r.message
 
 
 def test_check_leaves_the_global_seed_alone():

@@ -18,9 +18,7 @@ def stub(*args):
 def test_one_hot_lookup_check():
     good = checks.check_one_hot_lookup(lambda ids, w: F.one_hot(ids, w.size(0)).float() @ w)
     assert good.passed
-    assert checks.check_one_hot_lookup(
-        lambda ids, w: w[ids]
-    ).passed  # the lookup itself is the same thing
+    assert checks.check_one_hot_lookup(lambda ids, w: w[ids]).passed  # the lookup itself is the same thing
     assert "Not implemented" in checks.check_one_hot_lookup(stub).message
     r = checks.check_one_hot_lookup(lambda ids, w: F.one_hot(ids).float() @ w)
     assert not r and "num_classes=weight.size(0)" in r.message
@@ -53,9 +51,7 @@ def test_sinusoidal_check():
     assert not r and "odd dim" in r.message
     r = checks.check_sinusoidal_encoding(
         lambda n, d: (
-            sinusoidal_encoding(n, d)[:, [i ^ 1 for i in range(d)]]
-            if d % 2 == 0
-            else sinusoidal_encoding(n, d)
+            sinusoidal_encoding(n, d)[:, [i ^ 1 for i in range(d)]] if d % 2 == 0 else sinusoidal_encoding(n, d)
         )
     )
     assert not r and "swapped" in r.message
@@ -82,12 +78,7 @@ def test_sgns_loss_check():
     r = checks.check_sgns_loss(lambda c, p, n: reference_loss(c, p, n) * c.size(0))
     assert not r and "summed over the batch" in r.message
     r = checks.check_sgns_loss(
-        lambda c, p, n: (
-            -(
-                F.logsigmoid((c * p).sum(-1))
-                + F.logsigmoid(torch.einsum("bd,bkd->bk", c, n)).sum(-1)
-            ).mean()
-        )
+        lambda c, p, n: -(F.logsigmoid((c * p).sum(-1)) + F.logsigmoid(torch.einsum("bd,bkd->bk", c, n)).sum(-1)).mean()
     )
     assert not r and "minus sign" in r.message
     r = checks.check_sgns_loss(lambda c, p, n: -(F.logsigmoid((c * p).sum(-1))))
@@ -95,13 +86,9 @@ def test_sgns_loss_check():
 
 
 def test_cosine_check():
-    good = checks.check_cosine_matrix(
-        lambda a, b: F.normalize(a, dim=-1) @ F.normalize(b, dim=-1).T
-    )
+    good = checks.check_cosine_matrix(lambda a, b: F.normalize(a, dim=-1) @ F.normalize(b, dim=-1).T)
     assert good.passed
-    assert checks.check_cosine_matrix(
-        lambda a, b: F.cosine_similarity(a[:, None], b[None], dim=-1)
-    ).passed
+    assert checks.check_cosine_matrix(lambda a, b: F.cosine_similarity(a[:, None], b[None], dim=-1)).passed
     assert not checks.check_cosine_matrix(stub)
     r = checks.check_cosine_matrix(lambda a, b: a @ b.T)
     assert not r and "own length" in r.message

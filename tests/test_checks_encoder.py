@@ -25,43 +25,30 @@ def good_layer_norm(x, weight, bias, eps):
 
 def test_layer_norm_passes_and_stub_fails():
     assert checks.check_layer_norm(good_layer_norm).passed
-    assert checks.check_layer_norm(
-        lambda x, w, b, eps: F.layer_norm(x, x.shape[-1:], w, b, eps)
-    ).passed
+    assert checks.check_layer_norm(lambda x, w, b, eps: F.layer_norm(x, x.shape[-1:], w, b, eps)).passed
     r = checks.check_layer_norm(stub)
     assert not r and "Not implemented yet" in r.message
 
 
 def test_layer_norm_mistakes_are_named():
     unbiased = checks.check_layer_norm(
-        lambda x, w, b, eps: (
-            (x - x.mean(-1, keepdim=True)) / torch.sqrt(x.var(-1, keepdim=True) + eps) * w + b
-        )
+        lambda x, w, b, eps: (x - x.mean(-1, keepdim=True)) / torch.sqrt(x.var(-1, keepdim=True) + eps) * w + b
     )
     assert not unbiased and "unbiased variance" in unbiased.message
-    no_affine = checks.check_layer_norm(
-        lambda x, w, b, eps: F.layer_norm(x, x.shape[-1:], None, None, eps)
-    )
+    no_affine = checks.check_layer_norm(lambda x, w, b, eps: F.layer_norm(x, x.shape[-1:], None, None, eps))
     assert not no_affine and "weight (gamma)" in no_affine.message
     batch_axis = checks.check_layer_norm(
         lambda x, w, b, eps: (
-            (x - x.mean(0, keepdim=True))
-            / torch.sqrt(x.var(0, keepdim=True, unbiased=False) + eps)
-            * w
-            + b
+            (x - x.mean(0, keepdim=True)) / torch.sqrt(x.var(0, keepdim=True, unbiased=False) + eps) * w + b
         )
     )
     assert not batch_axis and "batch axis" in batch_axis.message
     no_eps = checks.check_layer_norm(
-        lambda x, w, b, eps: (
-            (x - x.mean(-1, keepdim=True)) / x.std(-1, keepdim=True, unbiased=False) * w + b
-        )
+        lambda x, w, b, eps: (x - x.mean(-1, keepdim=True)) / x.std(-1, keepdim=True, unbiased=False) * w + b
     )
     assert not no_eps and "NaN" in no_eps.message and "eps" in no_eps.message
     eps_outside = checks.check_layer_norm(
-        lambda x, w, b, eps: (
-            (x - x.mean(-1, keepdim=True)) / (x.std(-1, keepdim=True, unbiased=False) + eps) * w + b
-        )
+        lambda x, w, b, eps: (x - x.mean(-1, keepdim=True)) / (x.std(-1, keepdim=True, unbiased=False) + eps) * w + b
     )
     assert (
         not eps_outside
@@ -121,22 +108,14 @@ def test_parameter_count_passes_and_stub_fails():
 
 
 def test_parameter_count_mistakes_are_named():
-    no_pooler = checks.check_parameter_count(
-        lambda c: good_count(c) - c.hidden_size**2 - c.hidden_size
-    )
+    no_pooler = checks.check_parameter_count(lambda c: good_count(c) - c.hidden_size**2 - c.hidden_size)
     assert not no_pooler and "pooler" in no_pooler.message
-    no_ln = checks.check_parameter_count(
-        lambda c: good_count(c) - 2 * c.hidden_size * (2 * c.num_hidden_layers + 1)
-    )
+    no_ln = checks.check_parameter_count(lambda c: good_count(c) - 2 * c.hidden_size * (2 * c.num_hidden_layers + 1))
     assert not no_ln and "LayerNorms" in no_ln.message
 
     def ffn_4h(c):
         H, L = c.hidden_size, c.num_hidden_layers
-        return (
-            good_count(c)
-            - L * (2 * H * c.intermediate_size + c.intermediate_size)
-            + L * (8 * H * H + 4 * H)
-        )
+        return good_count(c) - L * (2 * H * c.intermediate_size + c.intermediate_size) + L * (8 * H * H + 4 * H)
 
     r = checks.check_parameter_count(ffn_4h)
     assert not r and "intermediate_size" in r.message

@@ -26,10 +26,12 @@ def good_corruption(input_ids, selected, u, random_ids, mask_token_id):
 def test_correct_answers_pass():
     assert checks.check_mlm_loss(good_loss).passed
     assert checks.check_mlm_loss(
-        lambda lg, lb: F.cross_entropy(lg.flatten(0, 1), lb.flatten(), ignore_index=-100)).passed
+        lambda lg, lb: F.cross_entropy(lg.flatten(0, 1), lb.flatten(), ignore_index=-100)
+    ).passed
     assert checks.check_bert_corruption(good_corruption).passed
     assert checks.check_corruption_rates(
-        {"mask": 0.12, "random": 0.015, "unchanged": 0.015, "not_selected": 0.85}).passed
+        {"mask": 0.12, "random": 0.015, "unchanged": 0.015, "not_selected": 0.85}
+    ).passed
 
 
 def test_stubs_fail():
@@ -82,8 +84,9 @@ def test_corruption_mistakes_are_named():
     assert not r and "nothing changed" in r.message
     r = checks.check_bert_corruption(swapped_thresholds)
     assert not r and "largest difference" in r.message and "u < 0.8" in r.message
-    r = checks.check_bert_corruption(lambda ids, sel, u, rnd, m: (good_corruption(ids, sel, u, rnd, m)[0],
-                                                                   ids.masked_fill(~sel, 0)))
+    r = checks.check_bert_corruption(
+        lambda ids, sel, u, rnd, m: (good_corruption(ids, sel, u, rnd, m)[0], ids.masked_fill(~sel, 0))
+    )
     assert not r and "must hold -100" in r.message
 
 

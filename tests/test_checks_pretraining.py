@@ -35,8 +35,11 @@ def loss_mean_of_two(logits, labels, nsp_logits, nsp_labels):
 
 
 def loss_per_sentence(logits, labels, nsp_logits, nsp_labels):
-    per = [F.cross_entropy(lg[lb != IGNORE], lb[lb != IGNORE])
-           for lg, lb in zip(logits, labels, strict=True) if (lb != IGNORE).any()]
+    per = [
+        F.cross_entropy(lg[lb != IGNORE], lb[lb != IGNORE])
+        for lg, lb in zip(logits, labels, strict=True)
+        if (lb != IGNORE).any()
+    ]
     return torch.stack(per).mean() + F.cross_entropy(nsp_logits, nsp_labels)
 
 
@@ -100,8 +103,12 @@ def lr_negative(step, warmup_steps, total_steps):
 
 def test_lr_schedule():
     assert checks.check_lr_schedule(lr_right).passed
-    for fn, words in [(lr_off_by_one, "Off by one"), (lr_decay_over_total, "(total_steps - warmup_steps)"),
-                      (lr_negative, "not go negative"), (lambda s, w, t: 1.0, "Rise linearly")]:
+    for fn, words in [
+        (lr_off_by_one, "Off by one"),
+        (lr_decay_over_total, "(total_steps - warmup_steps)"),
+        (lr_negative, "not go negative"),
+        (lambda s, w, t: 1.0, "Rise linearly"),
+    ]:
         result = checks.check_lr_schedule(fn)
         assert not result.passed and words in result.message, result.message
     stub = checks.check_lr_schedule(lambda s, w, t: (_ for _ in ()).throw(NotImplementedError()))
@@ -113,8 +120,12 @@ def test_initial_loss_prediction():
     V = 1000
     good = checks.check_initial_loss(math.log(V) + math.log(2), V, measured=7.6)
     assert good.passed and "7.600" in good.message
-    for guess, words in [(math.log(V), "MLM part only"), (math.log2(V) + 1, "natural logarithm"),
-                         (float(V), "count or a probability"), (5.0, "not it")]:
+    for guess, words in [
+        (math.log(V), "MLM part only"),
+        (math.log2(V) + 1, "natural logarithm"),
+        (float(V), "count or a probability"),
+        (5.0, "not it"),
+    ]:
         result = checks.check_initial_loss(guess, V)
         assert not result.passed and words in result.message, result.message
     assert "shape" in checks.check_initial_loss(torch.ones(2), V).message

@@ -21,9 +21,7 @@ def good_inputs(tokens_a, tokens_b, max_length):
 def test_reference_truncation_matches_bertlibs_tokenizer():
     tok = tiny_tokenizer()
     words = "anna lives in oakton and works as a baker every morning she bakes bread".split()
-    assert all(
-        len(tok.tokenize(w)) == 1 for w in words
-    )  # one token per word, so counts are comparable
+    assert all(len(tok.tokenize(w)) == 1 for w in words)  # one token per word, so counts are comparable
     for n_a, n_b, m in itertools.product(range(1, 7), range(1, 7), range(4, 16)):
         a, b = words[:n_a], words[n_a : n_a + n_b]
         if len(b) < n_b:
@@ -33,10 +31,7 @@ def test_reference_truncation_matches_bertlibs_tokenizer():
         assert got == pair_truncation_lengths(n_a, n_b, m - 3), (n_a, n_b, m)
         want = reference_bert_inputs(a, b, m)
         padded = tok.encode(" ".join(a), " ".join(b), max_length=m)
-        assert (
-            tok.convert_ids_to_tokens(padded["input_ids"])
-            == want["tokens"][: len(padded["input_ids"])]
-        )
+        assert tok.convert_ids_to_tokens(padded["input_ids"]) == want["tokens"][: len(padded["input_ids"])]
 
 
 def test_bert_inputs_check():
@@ -124,9 +119,7 @@ def test_grow_vocabulary_check():
 
     def fresh_matrix(model, tokenizer, new_tokens):
         ids = tokenizer.add_special_tokens(new_tokens)
-        model.embeddings.word_embeddings = nn.Embedding(
-            tokenizer.vocab_size, model.config.hidden_size, padding_idx=0
-        )
+        model.embeddings.word_embeddings = nn.Embedding(tokenizer.vocab_size, model.config.hidden_size, padding_idx=0)
         model.config.vocab_size = tokenizer.vocab_size
         return ids
 

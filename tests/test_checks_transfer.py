@@ -53,7 +53,10 @@ def test_freeze_body_mistakes():
 def good_groups(model, body_lr, head_lr):
     body = list(model.bert.parameters())
     ids = {id(p) for p in body}
-    return [{"params": body, "lr": body_lr}, {"params": [p for p in model.parameters() if id(p) not in ids], "lr": head_lr}]
+    return [
+        {"params": body, "lr": body_lr},
+        {"params": [p for p in model.parameters() if id(p) not in ids], "lr": head_lr},
+    ]
 
 
 def test_discriminative_groups():
@@ -65,11 +68,15 @@ def test_discriminative_groups_mistakes():
     swapped = checks.check_discriminative_groups(lambda m, b, h: good_groups(m, h, b))
     assert not swapped and "swapped" in swapped.message
     twice = checks.check_discriminative_groups(
-        lambda m, b, h: [{"params": list(m.bert.parameters()), "lr": b}, {"params": list(m.parameters()), "lr": h}])
+        lambda m, b, h: [{"params": list(m.bert.parameters()), "lr": b}, {"params": list(m.parameters()), "lr": h}]
+    )
     assert not twice and "two groups" in twice.message
     encoder_only = checks.check_discriminative_groups(
-        lambda m, b, h: [{"params": list(m.bert.encoder.parameters()), "lr": b},
-                         {"params": [p for n, p in m.named_parameters() if not n.startswith("bert.")], "lr": h}])
+        lambda m, b, h: [
+            {"params": list(m.bert.encoder.parameters()), "lr": b},
+            {"params": [p for n, p in m.named_parameters() if not n.startswith("bert.")], "lr": h},
+        ]
+    )
     assert not encoder_only and "in no group" in encoder_only.message
     no_lr = checks.check_discriminative_groups(lambda m, b, h: [{"params": list(m.parameters())}])
     assert not no_lr and "'lr'" in no_lr.message

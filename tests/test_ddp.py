@@ -40,9 +40,18 @@ def _trainer(grad_accum_steps: int, nsp: bool = True, checkpoint_dir: str | None
     model = BertForPreTraining(BertConfig.preset("test", vocab_size=tok.vocab_size))
     pairs = bertlib.make_nsp_pairs(DOCUMENTS * 4, seed=0)
     data = PretrainingDataset(pairs if nsp else [p.a for p in pairs], tok, max_length=32, nsp=nsp)
-    cfg = TrainingConfig(steps=STEPS, batch_size=BATCH, lr=5e-3, warmup_steps=1, eval_every=None, log_every=1,
-                         grad_accum_steps=grad_accum_steps, progress=False, device="cpu",
-                         checkpoint_dir=checkpoint_dir)
+    cfg = TrainingConfig(
+        steps=STEPS,
+        batch_size=BATCH,
+        lr=5e-3,
+        warmup_steps=1,
+        eval_every=None,
+        log_every=1,
+        grad_accum_steps=grad_accum_steps,
+        progress=False,
+        device="cpu",
+        checkpoint_dir=checkpoint_dir,
+    )
     return Trainer(model, data, cfg, eval_data=data, tokenizer=tok)
 
 
@@ -53,9 +62,11 @@ def _rank(rank: int, world: int, port: int, out: str, accum: int, nsp: bool) -> 
         trainer = _trainer(accum, nsp, checkpoint_dir=f"{out}/ckpt")
         history = trainer.train()
         state = {k: v for k, v in trainer.model.state_dict().items() if k not in trainer.model._tied_weights}
-        save_tensors(state, f"{out}/rank{rank}.safetensors",
-                     metadata={"losses": ",".join(str(r["loss"]) for r in history.train),
-                               "evals": str(len(history.eval))})
+        save_tensors(
+            state,
+            f"{out}/rank{rank}.safetensors",
+            metadata={"losses": ",".join(str(r["loss"]) for r in history.train), "evals": str(len(history.eval))},
+        )
     finally:
         dist.destroy_process_group()
 
@@ -90,8 +101,9 @@ def test_two_ranks_match_one_process_on_the_same_global_batch(tmp_path, accum):
     losses0, evals0 = _losses(tmp_path / "rank0.safetensors")
     losses1, evals1 = _losses(tmp_path / "rank1.safetensors")
     assert losses0 == losses1
-    torch.testing.assert_close(torch.tensor(losses0), torch.tensor([r["loss"] for r in single.history.train]),
-                               atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(
+        torch.tensor(losses0), torch.tensor([r["loss"] for r in single.history.train]), atol=1e-5, rtol=1e-5
+    )
     assert (evals0, evals1) == (1, 0)
     # Only rank 0 wrote the checkpoint, and it holds the trained weights.
     assert [p.name for p in (tmp_path / "ckpt").iterdir()] == [f"checkpoint-{STEPS}"]
@@ -126,9 +138,26 @@ def _bad_batch(rank: int, port: int) -> None:
 def test_torchrun_script_end_to_end(tmp_path):
     """The appendix's command line, shrunk: torchrun, 2 processes, gloo, a few steps."""
     torchrun = Path(sys.executable).with_name("torchrun")
-    cmd = [str(torchrun), "--standalone", "--nproc_per_node=2", str(ROOT / "scripts/ddp_pretrain.py"),
-           "--preset", "test", "--n-documents", "60", "--steps", "3", "--batch-size", "8", "--max-length", "32",
-           "--eval-every", "3", "--output-dir", str(tmp_path / "run")]
+    cmd = [
+        str(torchrun),
+        "--standalone",
+        "--nproc_per_node=2",
+        str(ROOT / "scripts/ddp_pretrain.py"),
+        "--preset",
+        "test",
+        "--n-documents",
+        "60",
+        "--steps",
+        "3",
+        "--batch-size",
+        "8",
+        "--max-length",
+        "32",
+        "--eval-every",
+        "3",
+        "--output-dir",
+        str(tmp_path / "run"),
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -15,13 +15,16 @@ def test_config_round_trip_and_presets(tmp_path):
     assert BertConfig.preset("large").hidden_size == 1024
 
 
-@pytest.mark.parametrize("kwargs, words", [
-    (dict(hidden_size=100, num_attention_heads=3), "divisible by num_attention_heads"),
-    (dict(num_hidden_layers=0), "positive integer"),
-    (dict(hidden_dropout_prob=1.5), "must be in [0, 1)"),
-    (dict(attn_implementation="flash"), "'eager'"),
-    (dict(pad_token_id=5000, vocab_size=100), "pad_token_id"),
-])
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        (dict(hidden_size=100, num_attention_heads=3), "divisible by num_attention_heads"),
+        (dict(num_hidden_layers=0), "positive integer"),
+        (dict(hidden_dropout_prob=1.5), "must be in [0, 1)"),
+        (dict(attn_implementation="flash"), "'eager'"),
+        (dict(pad_token_id=5000, vocab_size=100), "pad_token_id"),
+    ],
+)
 def test_impossible_configs_are_rejected_clearly(kwargs, words):
     with pytest.raises(ValueError, match=words.replace("[", r"\[").replace(")", r"\)").replace("(", r"\(")):
         BertConfig(**kwargs)

@@ -82,8 +82,7 @@ def test_losses_match_and_masked_head_is_exact(pair):
     with torch.no_grad():
         full = ours(ids, types, mask, labels=labels, next_sentence_label=nsp, logits_at="all")
         fast = ours(ids, types, mask, labels=labels, next_sentence_label=nsp)  # head only at 4 positions
-        ref = theirs(input_ids=ids, token_type_ids=types, attention_mask=mask, labels=labels,
-                     next_sentence_label=nsp)
+        ref = theirs(input_ids=ids, token_type_ids=types, attention_mask=mask, labels=labels, next_sentence_label=nsp)
     torch.testing.assert_close(full.loss, ref.loss, atol=ATOL, rtol=0)
     torch.testing.assert_close(fast.loss, ref.loss, atol=ATOL, rtol=0)
     assert fast.prediction_logits is None and fast.masked_logits.shape == (4, config.vocab_size)
@@ -250,8 +249,9 @@ def test_bare_encoder_checkpoint_without_prefix_loads(tmp_path):
         torch.testing.assert_close(classifier.bert(ids, types, mask).last_hidden_state, ref, atol=ATOL, rtol=0)
 
 
-@pytest.mark.parametrize("cls_name", ["BertForSequenceClassification", "BertForTokenClassification",
-                                      "BertForQuestionAnswering"])
+@pytest.mark.parametrize(
+    "cls_name", ["BertForSequenceClassification", "BertForTokenClassification", "BertForQuestionAnswering"]
+)
 def test_task_models_match(cls_name):
     torch.manual_seed(3)
     # transformers sizes its QA head by num_labels (start + end = 2)

@@ -16,8 +16,16 @@ from bertlib.pretrained import (
 )
 
 # The cached model's pipeline at toy size: a few documents, the odd-sized "test" preset, three steps.
-TINY = SmallBertRecipe(n_documents=40, held_out_fraction=0.2, vocab_size=150, preset="test", max_length=32,
-                       steps=3, batch_size=4, warmup_steps=1)
+TINY = SmallBertRecipe(
+    n_documents=40,
+    held_out_fraction=0.2,
+    vocab_size=150,
+    preset="test",
+    max_length=32,
+    steps=3,
+    batch_size=4,
+    warmup_steps=1,
+)
 
 
 def state(model):
@@ -44,8 +52,13 @@ def test_same_recipe_same_weights_and_a_history():
 def test_first_call_trains_and_caches_then_loads_without_training(tmp_path, monkeypatch):
     model, tok = load_small_bert(cache_dir=tmp_path, progress=False, recipe=TINY)
     folder = small_bert_path(TINY, tmp_path)
-    assert {p.name for p in folder.iterdir()} == {"config.json", "model.safetensors", "tokenizer.json",
-                                                  "recipe.json", "history.json"}
+    assert {p.name for p in folder.iterdir()} == {
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "recipe.json",
+        "history.json",
+    }
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".") and "tmp" in p.name] == []
     assert json.loads((folder / "recipe.json").read_text()) == dataclasses.asdict(TINY)
 

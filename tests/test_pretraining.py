@@ -44,8 +44,14 @@ def test_special_and_padding_tokens_are_never_selected(big_batch):
 
 def test_random_replacements_are_never_special_tokens(big_batch):
     tok, batch = big_batch
-    inputs, labels = mask_tokens(batch["input_ids"], tok, mask_fraction=0.0, random_fraction=1.0,
-                                 attention_mask=batch["attention_mask"], generator=bertlib.generator(2))
+    inputs, labels = mask_tokens(
+        batch["input_ids"],
+        tok,
+        mask_fraction=0.0,
+        random_fraction=1.0,
+        attention_mask=batch["attention_mask"],
+        generator=bertlib.generator(2),
+    )
     replaced = inputs[labels != -100]
     assert not torch.isin(replaced, torch.tensor(sorted(tok.special_token_ids))).any()
 
@@ -74,9 +80,14 @@ def test_nsp_pairs_are_balanced_and_correct():
     assert make_nsp_pairs(docs, seed=0) == pairs and make_nsp_pairs(docs, seed=1) != pairs
 
 
-@pytest.mark.parametrize("docs, words", [
-    ([], "empty corpus"), ([["a", "b"]], "at least two documents"), ([["a"], ["b"]], "at least two sentences"),
-])
+@pytest.mark.parametrize(
+    "docs, words",
+    [
+        ([], "empty corpus"),
+        ([["a", "b"]], "at least two documents"),
+        ([["a"], ["b"]], "at least two sentences"),
+    ],
+)
 def test_nsp_clear_errors(docs, words):
     with pytest.raises(ValueError, match=words):
         make_nsp_pairs(docs)

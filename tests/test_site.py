@@ -46,9 +46,7 @@ def _pages() -> list[str]:
     if not (SITE / "index.html").is_file():
         return [NOT_BUILT]  # the site_dir fixture then fails with a clear message
     return sorted(
-        p.relative_to(SITE).as_posix()
-        for p in SITE.rglob("*.html")
-        if "_static" not in p.relative_to(SITE).parts
+        p.relative_to(SITE).as_posix() for p in SITE.rglob("*.html") if "_static" not in p.relative_to(SITE).parts
     )
 
 
@@ -58,9 +56,7 @@ def pytest_generate_tests(metafunc):
 
 
 def _offline_site_module():
-    spec = importlib.util.spec_from_file_location(
-        "offline_site", ROOT / "scripts" / "offline_site.py"
-    )
+    spec = importlib.util.spec_from_file_location("offline_site", ROOT / "scripts" / "offline_site.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -150,8 +146,7 @@ def test_page_in_browser(page_path, site_dir, site_url, browser):
                 problems.append(f"{drawn} widget areas for {n_widget_views} widget views")
 
         broken = page.evaluate(
-            "() => [...document.images].filter(i => !(i.complete && i.naturalWidth > 0))"
-            ".map(i => i.src)"
+            "() => [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)"
         )
         if broken:
             problems.append(f"images that did not load: {broken}")
@@ -166,14 +161,10 @@ def test_page_in_browser(page_path, site_dir, site_url, browser):
         if page_path.startswith("lessons/"):
             notebook = page_path.removesuffix(".html") + ".ipynb"
             links = set(
-                page.eval_on_selector_all(
-                    'a[href*="colab.research.google.com"]', "els => els.map(e => e.href)"
-                )
+                page.eval_on_selector_all('a[href*="colab.research.google.com"]', "els => els.map(e => e.href)")
             )
             if links != {_expected_colab_url(notebook)}:
-                problems.append(
-                    f"Colab links {links or 'missing'}, expected {_expected_colab_url(notebook)}"
-                )
+                problems.append(f"Colab links {links or 'missing'}, expected {_expected_colab_url(notebook)}")
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOTS / f"{Path(page_path).stem}.png"), full_page=True)
     finally:

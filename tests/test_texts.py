@@ -37,14 +37,9 @@ def test_korean_stems_take_many_particles():
 
 
 def test_mark_entities_keeps_particles_outside():
-    assert (
-        mark_entities("지수는 빵을 굽는다.", KOREAN_ENTITIES) == "[ENT] 지수 [/ENT]는 빵을 굽는다."
-    )
+    assert mark_entities("지수는 빵을 굽는다.", KOREAN_ENTITIES) == "[ENT] 지수 [/ENT]는 빵을 굽는다."
     assert mark_entities("강변마을의 빵집", KOREAN_ENTITIES) == "[ENT] 강변마을 [/ENT]의 빵집"
-    assert (
-        mark_entities("Jisu met Minho.", ENGLISH_ENTITIES, ("<e>", "</e>"))
-        == "<e> Jisu </e> met <e> Minho </e>."
-    )
+    assert mark_entities("Jisu met Minho.", ENGLISH_ENTITIES, ("<e>", "</e>")) == "<e> Jisu </e> met <e> Minho </e>."
     assert mark_entities("unchanged", []) == "unchanged"
     assert ENTITY_MARKERS == ("[ENT]", "[/ENT]")
 

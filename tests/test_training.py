@@ -23,8 +23,17 @@ def setup(tmp_path=None, steps=12, lr=1e-3, **overrides):
     model = BertForPreTraining(BertConfig.preset("test", vocab_size=tok.vocab_size))
     pairs = bertlib.make_nsp_pairs(DOCUMENTS * 4, seed=0)
     data = PretrainingDataset(pairs, tok, max_length=32)
-    cfg = TrainingConfig(steps=steps, batch_size=4, lr=lr, warmup_steps=2, eval_every=4, log_every=2,
-                         progress=False, checkpoint_dir=str(tmp_path / "ckpt") if tmp_path else None, **overrides)
+    cfg = TrainingConfig(
+        steps=steps,
+        batch_size=4,
+        lr=lr,
+        warmup_steps=2,
+        eval_every=4,
+        log_every=2,
+        progress=False,
+        checkpoint_dir=str(tmp_path / "ckpt") if tmp_path else None,
+        **overrides,
+    )
     return Trainer(model, data, cfg, eval_data=data, tokenizer=tok), tok
 
 
@@ -94,8 +103,13 @@ def test_checkpoint_folder_is_the_hugging_face_layout(tmp_path):
     trainer, tok = setup(tmp_path, steps=4)
     trainer.train()
     folder = tmp_path / "ckpt/checkpoint-4"
-    assert {p.name for p in folder.iterdir()} == {"config.json", "model.safetensors", "tokenizer.json",
-                                                  "optimizer.safetensors", "trainer_state.json"}
+    assert {p.name for p in folder.iterdir()} == {
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "optimizer.safetensors",
+        "trainer_state.json",
+    }
     model = BertForPreTraining.from_pretrained(folder)
     assert not model.training
     for k, v in params(trainer.model).items():
@@ -146,8 +160,10 @@ def test_old_gamma_beta_layernorm_names_load(tmp_path):
     model = BertForPreTraining(BertConfig.preset("test"))
     model.save_pretrained(tmp_path)
     state = load_file(tmp_path / "model.safetensors")
-    renamed = {k.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta"): v
-               for k, v in state.items()}
+    renamed = {
+        k.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta"): v
+        for k, v in state.items()
+    }
     assert sum(k.endswith("LayerNorm.gamma") for k in renamed) > 0
     save_file(renamed, tmp_path / "model.safetensors")
     loaded = BertForPreTraining.from_pretrained(tmp_path)

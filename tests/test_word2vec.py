@@ -41,8 +41,7 @@ def test_sgns_loss_matches_the_formula():
     )
     by_hand = (
         sum(
-            -torch.log(torch.sigmoid(p[b] @ c[b]))
-            - sum(torch.log(torch.sigmoid(-n[b, k] @ c[b])) for k in range(2))
+            -torch.log(torch.sigmoid(p[b] @ c[b])) - sum(torch.log(torch.sigmoid(-n[b, k] @ c[b])) for k in range(2))
             for b in range(3)
         )
         / 3
@@ -76,15 +75,11 @@ def test_skipgram_module_starts_with_zero_context_vectors():
     model = SkipGram(10, 4, seed=1)
     assert model.context.weight.abs().max() == 0 and model.centre.weight.abs().max() <= 0.5 / 4
     loss = model(torch.tensor([1, 2]), torch.tensor([3, 4]), torch.tensor([[5, 6], [7, 8]]))
-    torch.testing.assert_close(
-        loss, torch.tensor(3 * 0.6931), atol=1e-3, rtol=0
-    )  # σ(0) = 1/2 everywhere
+    torch.testing.assert_close(loss, torch.tensor(3 * 0.6931), atol=1e-3, rtol=0)  # σ(0) = 1/2 everywhere
 
 
 def test_training_is_deterministic_and_learns_groups():
-    kwargs = dict(
-        dim=8, window=1, epochs=40, batch_size=1024, lr=0.1, min_count=1, subsample=0, seed=3
-    )
+    kwargs = dict(dim=8, window=1, epochs=40, batch_size=1024, lr=0.1, min_count=1, subsample=0, seed=3)
     a, b = train_skipgram(_CORPUS, **kwargs), train_skipgram(_CORPUS, **kwargs)
     torch.testing.assert_close(a.vectors, b.vectors, atol=0, rtol=0)
     assert a.losses[-1] < a.losses[0] / 2

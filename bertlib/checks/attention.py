@@ -45,9 +45,7 @@ def check_masked_attention(fn) -> str:
     for i, shape in enumerate(_CASES):
         q, k, v = _qkv(shape, 10 + i)
         mask = _padding_mask(shape[0], shape[2])
-        want_out, want_w = scaled_dot_product_attention(
-            q, k, v, extended_attention_mask(mask, q.dtype)
-        )
+        want_out, want_w = scaled_dot_product_attention(q, k, v, extended_attention_mask(mask, q.dtype))
         got = fn(q, k, v, mask)
         if not (isinstance(got, tuple) and len(got) == 2):
             raise CheckFailure("Return a tuple (output, weights).")
@@ -90,8 +88,14 @@ def attention_config(H: int, nh: int):
     """The smallest BertConfig around one attention block of width H with nh heads, no dropout."""
     from ..config import BertConfig
 
-    return BertConfig(vocab_size=11, hidden_size=H, num_hidden_layers=1, num_attention_heads=nh,
-                      intermediate_size=H, attention_probs_dropout_prob=0.0)
+    return BertConfig(
+        vocab_size=11,
+        hidden_size=H,
+        num_hidden_layers=1,
+        num_attention_heads=nh,
+        intermediate_size=H,
+        attention_probs_dropout_prob=0.0,
+    )
 
 
 def _self_attention(config_seed: int, H: int, nh: int):

@@ -41,9 +41,11 @@ class CheckResult:
 
     def _repr_html_(self) -> str:
         color, mark = ("#1a7f37", "✔") if self.passed else ("#cf222e", "✘")
-        return (f'<div class="bertlib-check" style="border-left:4px solid {color};padding:4px 10px;margin:4px 0">'
-                f'<b style="color:{color}">{mark} {html.escape(self.exercise)}</b> '
-                f'({self.points:g}/{self.max_points:g} points)<br>{html.escape(self.message)}</div>')
+        return (
+            f'<div class="bertlib-check" style="border-left:4px solid {color};padding:4px 10px;margin:4px 0">'
+            f'<b style="color:{color}">{mark} {html.escape(self.exercise)}</b> '
+            f"({self.points:g}/{self.max_points:g} points)<br>{html.escape(self.message)}</div>"
+        )
 
 
 @dataclass(frozen=True)
@@ -87,14 +89,20 @@ def run_check(id: str, *args, **kwargs) -> CheckResult:
         note = ex.checker(*args, **kwargs)
         result = CheckResult(id, True, note or "Correct.", ex.points, ex.points)
     except NotImplementedError:
-        result = CheckResult(id, False, "Not implemented yet: replace `raise NotImplementedError` with your code.",
-                             0.0, ex.points)
+        result = CheckResult(
+            id, False, "Not implemented yet: replace `raise NotImplementedError` with your code.", 0.0, ex.points
+        )
     except CheckFailure as e:
         result = CheckResult(id, False, str(e), 0.0, ex.points)
     except Exception as e:  # the reader's code crashed: show where, briefly
         where = traceback.extract_tb(e.__traceback__)[-1]
-        result = CheckResult(id, False, f"Your code raised {type(e).__name__}: {e} (line {where.lineno}: "
-                             f"`{(where.line or '').strip()}`).", 0.0, ex.points)
+        result = CheckResult(
+            id,
+            False,
+            f"Your code raised {type(e).__name__}: {e} (line {where.lineno}: `{(where.line or '').strip()}`).",
+            0.0,
+            ex.points,
+        )
     _record(result)
     return result
 
@@ -120,5 +128,7 @@ def compare(what: str, got, want: torch.Tensor, atol: float = 1e-5, hint: str = 
     worst = float(diff.max()) if diff.numel() else 0.0
     if worst > atol:
         idx = tuple(int(i) for i in torch.nonzero(diff == diff.max())[0])
-        raise CheckFailure(f"{what}{where}: largest difference {worst:.3g} at index {idx} "
-                           f"(got {float(got[idx]):.4g}, expected {float(want[idx]):.4g}). {hint}".strip())
+        raise CheckFailure(
+            f"{what}{where}: largest difference {worst:.3g} at index {idx} "
+            f"(got {float(got[idx]):.4g}, expected {float(want[idx]):.4g}). {hint}".strip()
+        )

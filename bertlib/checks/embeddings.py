@@ -105,12 +105,8 @@ def check_sinusoidal_encoding(fn) -> str:
                     f"({case}) sine and cosine are swapped: even columns 0, 2, 4, ... hold the "
                     f"sines, odd columns the cosines."
                 )
-            slow = torch.arange(n, dtype=torch.float32)[:, None] / 10000 ** (
-                torch.arange((d + 1) // 2) / d
-            )
-            if torch.allclose(got[:, 0::2], torch.sin(slow), atol=1e-5) and not torch.allclose(
-                got, want, atol=1e-5
-            ):
+            slow = torch.arange(n, dtype=torch.float32)[:, None] / 10000 ** (torch.arange((d + 1) // 2) / d)
+            if torch.allclose(got[:, 0::2], torch.sin(slow), atol=1e-5) and not torch.allclose(got, want, atol=1e-5):
                 raise CheckFailure(
                     f"({case}) the frequencies are off: the exponent is 2i / dim for the column "
                     f"pair (2i, 2i + 1), i.e. torch.arange(0, dim, 2) / dim, not i / dim."
@@ -140,18 +136,10 @@ def check_sgns_loss(fn) -> str:
                 f"the per-pair losses over the batch."
             )
         if isinstance(got, torch.Tensor) and B > 1:
-            per_pair = -(
-                F.logsigmoid((c * p).sum(-1))
-                + F.logsigmoid(-(n @ c[:, :, None]).squeeze(-1)).sum(-1)
-            )
+            per_pair = -(F.logsigmoid((c * p).sum(-1)) + F.logsigmoid(-(n @ c[:, :, None]).squeeze(-1)).sum(-1))
             if torch.allclose(got, per_pair.sum(), atol=1e-5):
-                raise CheckFailure(
-                    f"({case}) you summed over the batch: take the mean over the B pairs."
-                )
-            no_minus = -(
-                F.logsigmoid((c * p).sum(-1))
-                + F.logsigmoid((n @ c[:, :, None]).squeeze(-1)).sum(-1)
-            )
+                raise CheckFailure(f"({case}) you summed over the batch: take the mean over the B pairs.")
+            no_minus = -(F.logsigmoid((c * p).sum(-1)) + F.logsigmoid((n @ c[:, :, None]).squeeze(-1)).sum(-1))
             if torch.allclose(got, no_minus.mean(), atol=1e-5):
                 raise CheckFailure(
                     f"({case}) the negatives should score low: use log σ(-u_k·v) for them, "
@@ -173,9 +161,7 @@ def check_cosine_matrix(fn) -> str:
     """fn(a (N, D), b (M, D)) -> (N, M) cosine similarities between every row of a and every row of b."""
     for N, M, D in [(3, 4, 5), (1, 6, 7), (5, 5, 2)]:
         g = generator(N + 10 * M + 100 * D)
-        a = torch.randn(N, D, generator=g) * torch.rand(N, 1, generator=g).mul(5).add(
-            0.1
-        )  # rows of unequal length
+        a = torch.randn(N, D, generator=g) * torch.rand(N, 1, generator=g).mul(5).add(0.1)  # rows of unequal length
         b = torch.randn(M, D, generator=g) * torch.rand(M, 1, generator=g).mul(5).add(0.1)
         want = F.normalize(a, dim=-1) @ F.normalize(b, dim=-1).T
         compare(
@@ -192,8 +178,7 @@ def check_cosine_matrix(fn) -> str:
         fn(a, b),
         torch.zeros(2, 2),
         case="a row of zeros",
-        hint="A zero vector has no direction: clamp the norm (norm.clamp_min(1e-8)) so its similarity is 0, "
-        "not NaN.",
+        hint="A zero vector has no direction: clamp the norm (norm.clamp_min(1e-8)) so its similarity is 0, not NaN.",
     )
     return "Cosine similarity ignores length and keeps only direction."
 
@@ -204,9 +189,7 @@ def check_entity_embeddings(cls) -> str:
     config = BertConfig.preset("test")
     module = cls(config)
     if not isinstance(module, BertEmbeddings):
-        raise CheckFailure(
-            "Subclass bertlib.model.BertEmbeddings so the word, segment and position tables are there."
-        )
+        raise CheckFailure("Subclass bertlib.model.BertEmbeddings so the word, segment and position tables are there.")
     ent = getattr(module, "entity_embeddings", None)
     if not isinstance(ent, nn.Embedding) or tuple(ent.weight.shape) != (2, config.hidden_size):
         raise CheckFailure(
@@ -227,12 +210,7 @@ def check_entity_embeddings(cls) -> str:
         seg = torch.randint(0, 2, (B, T), generator=g)
         ents = torch.randint(0, 2, (B, T), generator=g)
         m = module
-        total = (
-            m.word_embeddings(ids)
-            + m.token_type_embeddings(seg)
-            + m.position_embeddings.weight[:T]
-            + ent(ents)
-        )
+        total = m.word_embeddings(ids) + m.token_type_embeddings(seg) + m.position_embeddings.weight[:T] + ent(ents)
         with torch.no_grad():
             compare(
                 "embeddings",

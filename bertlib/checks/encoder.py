@@ -48,9 +48,7 @@ def check_layer_norm(fn) -> str:
         want = F.layer_norm(x, x.shape[-1:], w, b, eps)
         got = fn(x.clone(), w.clone(), b.clone(), eps)
         mu = x.mean(-1, keepdim=True)
-        if _close(
-            got, (x - mu) / torch.sqrt(x.var(-1, keepdim=True, unbiased=True) + eps) * w + b, 1e-4
-        ):
+        if _close(got, (x - mu) / torch.sqrt(x.var(-1, keepdim=True, unbiased=True) + eps) * w + b, 1e-4):
             raise CheckFailure(
                 f"({case}) You used the unbiased variance (dividing by H - 1). LayerNorm divides "
                 "by H: x.var(-1, unbiased=False, keepdim=True)."
@@ -65,10 +63,7 @@ def check_layer_norm(fn) -> str:
             and x.size(0) > 1
             and _close(
                 got,
-                (x - x.mean(0, keepdim=True))
-                / torch.sqrt(x.var(0, keepdim=True, unbiased=False) + eps)
-                * w
-                + b,
+                (x - x.mean(0, keepdim=True)) / torch.sqrt(x.var(0, keepdim=True, unbiased=False) + eps) * w + b,
             )
         ):
             raise CheckFailure(
@@ -116,9 +111,7 @@ def _block_parts(seed: int, H: int, nh: int, inner: int):
 @exercise("encoder.pre_ln_block", "A pre-LN encoder block", points=1)
 def check_pre_ln_block(fn) -> str:
     """fn(x, attention, ffn, norm1, norm2) -> h + ffn(norm2(h)), where h = x + attention(norm1(x))."""
-    for i, (B, T, H, nh, inner) in enumerate(
-        [(2, 5, 12, 3, 20), (1, 1, 8, 2, 13), (3, 4, 6, 1, 9)]
-    ):
+    for i, (B, T, H, nh, inner) in enumerate([(2, 5, 12, 3, 20), (1, 1, 8, 2, 13), (3, 4, 6, 1, 9)]):
         attention, ffn, n1, n2 = _block_parts(i, H, nh, inner)
         x = torch.randn(B, T, H, generator=generator(60 + i)) * 2
         with torch.no_grad():
@@ -162,13 +155,8 @@ def _pieces(c: BertConfig) -> dict[str, int]:
     """The parameter count of BertModel(c), piece by piece (the reference the check compares with)."""
     H, inner, L = c.hidden_size, c.intermediate_size, c.num_hidden_layers
     return {
-        "token, position and segment embeddings": (
-            c.vocab_size + c.max_position_embeddings + c.type_vocab_size
-        )
-        * H,
-        "LayerNorms (gamma and beta, 2H each: one after the embeddings, two per layer)": 2
-        * H
-        * (2 * L + 1),
+        "token, position and segment embeddings": (c.vocab_size + c.max_position_embeddings + c.type_vocab_size) * H,
+        "LayerNorms (gamma and beta, 2H each: one after the embeddings, two per layer)": 2 * H * (2 * L + 1),
         "attention weights": L * 4 * H * H,
         "attention biases": L * 4 * H,
         "feed-forward weights": L * 2 * H * inner,

@@ -42,25 +42,39 @@ def check_mlm_loss(fn) -> str:
         if not isinstance(got, torch.Tensor):
             raise CheckFailure(f"Return a torch.Tensor (a scalar), got {type(got).__name__} ({case}).")
         if got.numel() != 1:
-            raise CheckFailure(f"Return one number, the mean over the selected positions; got shape "
-                               f"{tuple(got.shape)} ({case}). Average the per-position losses.")
+            raise CheckFailure(
+                f"Return one number, the mean over the selected positions; got shape "
+                f"{tuple(got.shape)} ({case}). Average the per-position losses."
+            )
         # Compare with the usual mistakes first, so the message can say which one it is.
         sel = labels != IGNORE_INDEX
         per_pos = -logits.log_softmax(-1).gather(-1, labels.clamp(min=0)[..., None])[..., 0]  # (B, T)
         if _close(got, (per_pos * sel).sum() / (B * T)):
-            raise CheckFailure(f"Your loss is the sum over selected positions divided by all B*T = {B * T} "
-                               f"positions ({case}): divide by the number of selected positions instead.")
+            raise CheckFailure(
+                f"Your loss is the sum over selected positions divided by all B*T = {B * T} "
+                f"positions ({case}): divide by the number of selected positions instead."
+            )
         if _close(got, per_pos.mean()):
-            raise CheckFailure(f"Positions labelled -100 count in your loss ({case}): they were not selected, so "
-                               "keep only the positions where labels != -100 before averaging.")
+            raise CheckFailure(
+                f"Positions labelled -100 count in your loss ({case}): they were not selected, so "
+                "keep only the positions where labels != -100 before averaging."
+            )
         if _close(got, (per_pos * sel).sum()):
             raise CheckFailure(f"This is the sum of the per-position losses ({case}); BERT takes their mean.")
         if _close(got, -(logits.softmax(-1).gather(-1, labels.clamp(min=0)[..., None])[..., 0][sel]).mean()):
-            raise CheckFailure(f"You averaged minus the probabilities ({case}); take the log of the probability "
-                               "(log_softmax) before averaging.")
-        compare("loss", got.reshape(()), want, atol=1e-4, case=case,
-                hint="Loss = mean over the selected positions of -log softmax(logits)[true token], "
-                     "the softmax running over the vocabulary (the last axis).")
+            raise CheckFailure(
+                f"You averaged minus the probabilities ({case}); take the log of the probability "
+                "(log_softmax) before averaging."
+            )
+        compare(
+            "loss",
+            got.reshape(()),
+            want,
+            atol=1e-4,
+            case=case,
+            hint="Loss = mean over the selected positions of -log softmax(logits)[true token], "
+            "the softmax running over the vocabulary (the last axis).",
+        )
     return "Only the selected positions count, each with a softmax over the whole vocabulary."
 
 
@@ -98,22 +112,42 @@ def check_bert_corruption(fn) -> str:
         want_in, want_lab = reference_corruption(ids, selected, u, random_ids, _MASK_ID)
         if isinstance(inputs, torch.Tensor) and inputs.shape == ids.shape:
             if not torch.equal(inputs[~selected], ids[~selected]):
-                raise CheckFailure(f"inputs ({case}): a position that was not selected changed. Only the "
-                                   "selected 15% are corrupted; every other token stays as it is.")
+                raise CheckFailure(
+                    f"inputs ({case}): a position that was not selected changed. Only the "
+                    "selected 15% are corrupted; every other token stays as it is."
+                )
             if torch.equal(inputs, ids):
-                raise CheckFailure(f"inputs ({case}): nothing changed; selected positions with u < 0.8 become "
-                                   f"[MASK] (id {_MASK_ID}).")
+                raise CheckFailure(
+                    f"inputs ({case}): nothing changed; selected positions with u < 0.8 become [MASK] (id {_MASK_ID})."
+                )
         if isinstance(labels, torch.Tensor) and labels.shape == ids.shape:
             if (labels[~selected] != IGNORE_INDEX).any():
                 raise CheckFailure(f"labels ({case}): unselected positions must hold -100, so the loss skips them.")
-            if isinstance(inputs, torch.Tensor) and torch.equal(labels[selected], inputs[selected]) \
-                    and not torch.equal(inputs[selected], ids[selected]):
-                raise CheckFailure(f"labels ({case}): they hold the corrupted inputs; they must hold the "
-                                   "original tokens (clone input_ids before you change it).")
-        compare("inputs", inputs, want_in, atol=0, case=case,
-                hint="u < 0.8: [MASK]; 0.8 <= u < 0.9: random_ids; u >= 0.9: the token itself.")
-        compare("labels", labels, want_lab, atol=0, case=case,
-                hint="labels = the original token at selected positions, -100 elsewhere.")
+            if (
+                isinstance(inputs, torch.Tensor)
+                and torch.equal(labels[selected], inputs[selected])
+                and not torch.equal(inputs[selected], ids[selected])
+            ):
+                raise CheckFailure(
+                    f"labels ({case}): they hold the corrupted inputs; they must hold the "
+                    "original tokens (clone input_ids before you change it)."
+                )
+        compare(
+            "inputs",
+            inputs,
+            want_in,
+            atol=0,
+            case=case,
+            hint="u < 0.8: [MASK]; 0.8 <= u < 0.9: random_ids; u >= 0.9: the token itself.",
+        )
+        compare(
+            "labels",
+            labels,
+            want_lab,
+            atol=0,
+            case=case,
+            hint="labels = the original token at selected positions, -100 elsewhere.",
+        )
     return "80% [MASK], 10% random word, 10% unchanged, and only the selected tokens are touched."
 
 
@@ -125,8 +159,10 @@ _RATES = {"mask": 0.15 * 0.8, "random": 0.15 * 0.1, "unchanged": 0.15 * 0.1, "no
 def check_corruption_rates(rates: dict) -> str:
     """rates: {"mask", "random", "unchanged", "not_selected"} -> share of all real, non-special tokens."""
     if not isinstance(rates, dict):
-        raise CheckFailure(f"Pass a dict like {{'mask': ..., 'random': ..., 'unchanged': ..., "
-                           f"'not_selected': ...}}, got {type(rates).__name__}.")
+        raise CheckFailure(
+            f"Pass a dict like {{'mask': ..., 'random': ..., 'unchanged': ..., "
+            f"'not_selected': ...}}, got {type(rates).__name__}."
+        )
     missing = sorted(set(_RATES) - set(rates))
     if missing:
         raise CheckFailure(f"Missing keys {missing}: give a share for each of {sorted(_RATES)}.")
@@ -134,14 +170,22 @@ def check_corruption_rates(rates: dict) -> str:
     if any(v is None or math.isnan(v) for v in got.values()):
         raise CheckFailure("Replace every None with your prediction (a number between 0 and 1).")
     if abs(got["mask"] - 0.8) < 0.02 or abs(got["random"] - 0.1) < 0.01:
-        raise CheckFailure("0.8 / 0.1 / 0.1 are shares of the *selected* tokens. Of all tokens only 15% are "
-                           "selected: multiply each share by 0.15.")
+        raise CheckFailure(
+            "0.8 / 0.1 / 0.1 are shares of the *selected* tokens. Of all tokens only 15% are "
+            "selected: multiply each share by 0.15."
+        )
     if abs(sum(got.values()) - 1.0) > 0.01:
-        raise CheckFailure(f"Your shares add up to {sum(got.values()):.3f}; every token is in exactly one state, "
-                           "so they must add up to 1.")
+        raise CheckFailure(
+            f"Your shares add up to {sum(got.values()):.3f}; every token is in exactly one state, "
+            "so they must add up to 1."
+        )
     for k, want in _RATES.items():
         if abs(got[k] - want) > 0.003:
-            raise CheckFailure(f"'{k}': you predicted {got[k]:.4f}, the measured share is about {want:.4f}. "
-                               "A token is selected with probability 0.15, then split 80/10/10.")
-    return (f"[MASK] replaces {_RATES['mask']:.1%} of all tokens, random words {_RATES['random']:.1%}, and "
-            f"{_RATES['unchanged']:.1%} are asked about without any change.")
+            raise CheckFailure(
+                f"'{k}': you predicted {got[k]:.4f}, the measured share is about {want:.4f}. "
+                "A token is selected with probability 0.15, then split 80/10/10."
+            )
+    return (
+        f"[MASK] replaces {_RATES['mask']:.1%} of all tokens, random words {_RATES['random']:.1%}, and "
+        f"{_RATES['unchanged']:.1%} are asked about without any change."
+    )

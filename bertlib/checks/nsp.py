@@ -45,19 +45,31 @@ def check_segment_ids(fn) -> str:
         want = reference_segment_ids(ids, _SEP, mask)
         if isinstance(got, torch.Tensor) and got.shape == want.shape:
             if got.dtype.is_floating_point or got.dtype == torch.bool:
-                raise CheckFailure(f"Return integer ids (dtype torch.long), got {got.dtype}: segment ids index "
-                                   "the segment-embedding table. Use .long().")
+                raise CheckFailure(
+                    f"Return integer ids (dtype torch.long), got {got.dtype}: segment ids index "
+                    "the segment-embedding table. Use .long()."
+                )
             first_sep = (ids == _SEP).long().cumsum(-1).eq(1) & (ids == _SEP)
             if torch.equal(got[~first_sep], want[~first_sep]) and (got[first_sep] == 1).any():
-                raise CheckFailure(f"The first [SEP] got segment 1 ({case}); it closes sentence A, so it belongs "
-                                   "to segment 0. Count only the [SEP]s strictly before each position.")
+                raise CheckFailure(
+                    f"The first [SEP] got segment 1 ({case}); it closes sentence A, so it belongs "
+                    "to segment 0. Count only the [SEP]s strictly before each position."
+                )
             pad = mask == 0
             if torch.equal(got[~pad], want[~pad]) and (got[pad] != 0).any():
-                raise CheckFailure(f"Padding got segment 1 ({case}); the tokenizer gives [PAD] segment 0. "
-                                   "Multiply by the attention mask.")
-        compare("token_type_ids", got, want, atol=0, case=case,
-                hint="0 up to and including the first [SEP], 1 after it up to the second [SEP], 0 for "
-                     "[PAD]; a single sentence is all 0. torch.cumsum over (input_ids == sep) helps.")
+                raise CheckFailure(
+                    f"Padding got segment 1 ({case}); the tokenizer gives [PAD] segment 0. "
+                    "Multiply by the attention mask."
+                )
+        compare(
+            "token_type_ids",
+            got,
+            want,
+            atol=0,
+            case=case,
+            hint="0 up to and including the first [SEP], 1 after it up to the second [SEP], 0 for "
+            "[PAD]; a single sentence is all 0. torch.cumsum over (input_ids == sep) helps.",
+        )
     return "Segment 0 runs to the first [SEP], segment 1 to the second; padding stays 0."
 
 
@@ -82,17 +94,23 @@ def check_nsp_head(fn) -> str:
                     "You left out the tanh after the pooler's dense layer": clf(dense(hidden[:, 0])),
                     "You fed the [CLS] vector straight to the classifier: pass it through the pooler "
                     "(dense + tanh) first": clf(hidden[:, 0]),
-                    "You averaged over all tokens; BERT reads only the [CLS] vector, position 0":
-                        clf(torch.tanh(dense(hidden.mean(1)))),
-                    "You returned probabilities; return the logits (no softmax): the loss applies it":
-                        want.softmax(-1),
+                    "You averaged over all tokens; BERT reads only the [CLS] vector, position 0": clf(
+                        torch.tanh(dense(hidden.mean(1)))
+                    ),
+                    "You returned probabilities; return the logits (no softmax): the loss applies it": want.softmax(-1),
                 }
                 for message, wrong in mistakes.items():
                     if T > 1 or "averaged" not in message:
                         if torch.allclose(got.double(), wrong.double(), atol=1e-5):
                             raise CheckFailure(f"{message} ({case}).")
-            compare("NSP logits", got, want, atol=1e-5, case=case,
-                    hint="Take hidden[:, 0] (the [CLS] vector), apply pooler_dense and tanh, then classifier.")
+            compare(
+                "NSP logits",
+                got,
+                want,
+                atol=1e-5,
+                case=case,
+                hint="Take hidden[:, 0] (the [CLS] vector), apply pooler_dense and tanh, then classifier.",
+            )
     return "Two logits per pair, read from the pooled [CLS] vector: index 0 IsNext, index 1 NotNext."
 
 
@@ -104,18 +122,28 @@ def check_nsp_loss_predictions(untrained: float, confident: float) -> str:
     untrained, confident = float(untrained), float(confident)
     want_u, want_c = math.log(2), -(math.log(0.9) + math.log(0.1)) / 2
     if abs(untrained - want_u) > 0.01:
-        hints = {0.5: "0.5 is the accuracy of a coin flip, not its loss",
-                 1.0: "1.0 is log base 2 of 2; PyTorch's cross-entropy uses the natural log"}
+        hints = {
+            0.5: "0.5 is the accuracy of a coin flip, not its loss",
+            1.0: "1.0 is log base 2 of 2; PyTorch's cross-entropy uses the natural log",
+        }
         near = next((h for v, h in hints.items() if abs(untrained - v) < 0.01), "")
-        raise CheckFailure(f"untrained: you predicted {untrained:.3f}. {near + '. ' if near else ''}"
-                           "The loss of one pair is -ln p(true label); with p = 0.5 for every pair, what is it?")
+        raise CheckFailure(
+            f"untrained: you predicted {untrained:.3f}. {near + '. ' if near else ''}"
+            "The loss of one pair is -ln p(true label); with p = 0.5 for every pair, what is it?"
+        )
     if abs(confident - want_c) > 0.01:
         if abs(confident - (-math.log(0.9))) < 0.01:
-            raise CheckFailure("confident: you counted only the IsNext half. The NotNext half costs -ln 0.1 each; "
-                               "average the two halves.")
+            raise CheckFailure(
+                "confident: you counted only the IsNext half. The NotNext half costs -ln 0.1 each; "
+                "average the two halves."
+            )
         if abs(confident - (-math.log(0.1))) < 0.01:
             raise CheckFailure("confident: you counted only the NotNext half; average it with the IsNext half.")
-        raise CheckFailure(f"confident: you predicted {confident:.3f}. Half the pairs cost -ln 0.9 and half "
-                           "-ln 0.1; the loss is their average.")
-    return (f"ln 2 = {want_u:.3f} is the best a model can do without looking at the pair; a confident constant "
-            f"guess costs more ({want_c:.3f}), so a model on the plateau sits exactly at 50/50.")
+        raise CheckFailure(
+            f"confident: you predicted {confident:.3f}. Half the pairs cost -ln 0.9 and half "
+            "-ln 0.1; the loss is their average."
+        )
+    return (
+        f"ln 2 = {want_u:.3f} is the best a model can do without looking at the pair; a confident constant "
+        f"guess costs more ({want_c:.3f}), so a model on the plateau sits exactly at 50/50."
+    )

@@ -51,35 +51,46 @@ def check_pretraining_loss(fn) -> str:
         logits, labels, nsp_logits, nsp_labels = _loss_inputs(B, T, V, seed=i)
         mlm = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=IGNORE_INDEX)
         nsp = F.cross_entropy(nsp_logits, nsp_labels)
-        got = fn(logits.clone().requires_grad_(), labels.clone(), nsp_logits.clone().requires_grad_(),
-                 nsp_labels.clone())
+        got = fn(
+            logits.clone().requires_grad_(), labels.clone(), nsp_logits.clone().requires_grad_(), nsp_labels.clone()
+        )
         if not isinstance(got, torch.Tensor) or not got.requires_grad:
-            raise CheckFailure(f"Return the loss as a tensor that still has its gradient (got "
-                               f"{type(got).__name__}): the training loop calls loss.backward(), so do not "
-                               f"call .item() or .detach().")
+            raise CheckFailure(
+                f"Return the loss as a tensor that still has its gradient (got "
+                f"{type(got).__name__}): the training loop calls loss.backward(), so do not "
+                f"call .item() or .detach()."
+            )
         value = _as_float(got.detach(), "The loss")
         want = float(mlm + nsp)
         if abs(value - want) <= 1e-4 * max(1.0, abs(want)):
             continue
         case = f"batch {B}, {T} tokens, vocabulary {V}"
         sel = labels != IGNORE_INDEX
-        per_example = torch.stack([F.cross_entropy(logits[b][sel[b]], labels[b][sel[b]])
-                                   for b in range(B) if sel[b].any()]).mean()
+        per_example = torch.stack(
+            [F.cross_entropy(logits[b][sel[b]], labels[b][sel[b]]) for b in range(B) if sel[b].any()]
+        ).mean()
         mistakes = [
             (float(mlm), "only the MLM loss: add the NSP loss of the [CLS] classifier."),
             (float(nsp), "only the NSP loss: add the MLM loss at the masked positions."),
             (float(mlm + nsp) / 2, "the mean of the two losses: BERT adds them (L = L_MLM + L_NSP)."),
-            (float(per_example + nsp), "an MLM loss averaged per sentence first: average over all masked "
-                                       "tokens of the batch together (each target counts once)."),
-            (float(F.cross_entropy(logits.softmax(-1).flatten(0, 1), labels.flatten()) + nsp),
-             "a softmax applied before cross_entropy, which takes raw logits (it applies log-softmax itself)."),
+            (
+                float(per_example + nsp),
+                "an MLM loss averaged per sentence first: average over all masked "
+                "tokens of the batch together (each target counts once).",
+            ),
+            (
+                float(F.cross_entropy(logits.softmax(-1).flatten(0, 1), labels.flatten()) + nsp),
+                "a softmax applied before cross_entropy, which takes raw logits (it applies log-softmax itself).",
+            ),
         ]
         for value_if_wrong, message in mistakes:
             if abs(value - value_if_wrong) <= 1e-4 * max(1.0, abs(value_if_wrong)):
                 raise CheckFailure(f"({case}) You returned {message}")
-        raise CheckFailure(f"({case}) loss {value:.5f}, expected {want:.5f} (MLM {float(mlm):.5f} + NSP "
-                           f"{float(nsp):.5f}). Flatten (B, T, V) to (B*T, V), skip labels of -100, "
-                           f"and add the NSP cross-entropy.")
+        raise CheckFailure(
+            f"({case}) loss {value:.5f}, expected {want:.5f} (MLM {float(mlm):.5f} + NSP "
+            f"{float(nsp):.5f}). Flatten (B, T, V) to (B*T, V), skip labels of -100, "
+            f"and add the NSP cross-entropy."
+        )
     return "L = L_MLM (mean over masked tokens) + L_NSP (mean over pairs): exactly BertForPreTraining's loss."
 
 
@@ -98,15 +109,21 @@ def check_lr_schedule(fn) -> str:
                 continue
             where = f"fn(step={step}, warmup_steps={warmup}, total_steps={total}) = {got:.4g}, expected {want:.4g}."
             if step < warmup and abs(got - step / warmup) <= 1e-9:
-                raise CheckFailure(f"{where} Off by one: step 0 is the first update and should already use "
-                                   f"lr * 1/warmup_steps, so use (step + 1) / warmup_steps.")
+                raise CheckFailure(
+                    f"{where} Off by one: step 0 is the first update and should already use "
+                    f"lr * 1/warmup_steps, so use (step + 1) / warmup_steps."
+                )
             if step >= warmup and abs(got - (total - step) / total) <= 1e-9:
-                raise CheckFailure(f"{where} The decay starts after the warmup: divide by "
-                                   f"(total_steps - warmup_steps), not total_steps.")
+                raise CheckFailure(
+                    f"{where} The decay starts after the warmup: divide by "
+                    f"(total_steps - warmup_steps), not total_steps."
+                )
             if got < 0:
                 raise CheckFailure(f"{where} Past total_steps the factor must stay at 0, not go negative.")
-            raise CheckFailure(f"{where} Rise linearly to 1 over the first warmup_steps steps, then fall "
-                               f"linearly to 0 at total_steps (BERT, appendix A.2).")
+            raise CheckFailure(
+                f"{where} Rise linearly to 1 over the first warmup_steps steps, then fall "
+                f"linearly to 0 at total_steps (BERT, appendix A.2)."
+            )
     return "The learning rate rises for warmup_steps updates, then falls linearly to 0."
 
 
@@ -117,14 +134,21 @@ def check_initial_loss(prediction, vocab_size: int, measured: float | None = Non
     want = math.log(vocab_size) + math.log(2)
     seen = "" if measured is None else f" The untrained model measured {measured:.3f}."
     if abs(value - want) <= 0.02 * want:
-        return (f"ln({vocab_size}) + ln(2) = {want:.3f}: near-uniform guesses over the vocabulary and over "
-                f"IsNext / NotNext.{seen}")
+        return (
+            f"ln({vocab_size}) + ln(2) = {want:.3f}: near-uniform guesses over the vocabulary and over "
+            f"IsNext / NotNext.{seen}"
+        )
     if abs(value - math.log(vocab_size)) <= 0.02 * want:
         raise CheckFailure(f"{value:.3f} is ln(V), the MLM part only; the NSP head also starts at chance.{seen}")
     if abs(value - (math.log2(vocab_size) + 1)) <= 0.02 * want or abs(value - math.log10(vocab_size)) < 0.05:
-        raise CheckFailure(f"{value:.3f}: cross-entropy uses the natural logarithm (math.log), "
-                           f"not log2 or log10.{seen}")
+        raise CheckFailure(
+            f"{value:.3f}: cross-entropy uses the natural logarithm (math.log), not log2 or log10.{seen}"
+        )
     if abs(value - vocab_size) < 1 or abs(value - 1 / vocab_size) < 1e-6:
-        raise CheckFailure(f"{value:.3g}: that is a count or a probability; the loss is -ln p of the right token.{seen}")
-    raise CheckFailure(f"{value:.3f} is not it. An untrained model gives every word about the same probability "
-                       f"1/V and each NSP class 1/2: what is -ln p for each head, summed?{seen}")
+        raise CheckFailure(
+            f"{value:.3g}: that is a count or a probability; the loss is -ln p of the right token.{seen}"
+        )
+    raise CheckFailure(
+        f"{value:.3f} is not it. An untrained model gives every word about the same probability "
+        f"1/V and each NSP class 1/2: what is -ln p for each head, summed?{seen}"
+    )

@@ -34,9 +34,7 @@ def pair_truncation_lengths(n_a: int, n_b: int, budget: int) -> tuple[int, int]:
     return keep_a, min(n_b, budget - keep_a)
 
 
-def reference_bert_inputs(
-    tokens_a: list[str], tokens_b: list[str] | None, max_length: int
-) -> dict[str, list]:
+def reference_bert_inputs(tokens_a: list[str], tokens_b: list[str] | None, max_length: int) -> dict[str, list]:
     """[CLS] A [SEP] (B [SEP]), truncated and padded to ``max_length``, with segment ids and mask."""
     if tokens_b is None:
         a, b = list(tokens_a[: max_length - 2]), []
@@ -94,8 +92,7 @@ def check_bert_inputs(fn) -> str:
                 i = next(i for i, (x, y) in enumerate(zip(g, want[key], strict=True)) if x != y)
                 raise CheckFailure(
                     f"{key} differs at position {i} for {case}: got {g[i]!r}, expected "
-                    f"{want[key][i]!r}.\n  yours:    {g}\n  expected: {want[key]}\n"
-                    + _hint(key, a, b, m, want)
+                    f"{want[key][i]!r}.\n  yours:    {g}\n  expected: {want[key]}\n" + _hint(key, a, b, m, want)
                 )
     return "[CLS], [SEP]s, truncation, segments, mask and padding are all right."
 
@@ -152,9 +149,7 @@ def check_memory_growth(growth) -> str:
         if not isinstance(growth[k], int | float) or abs(float(growth[k]) - v) > 1e-6 * v
     ]
     if wrong:
-        lines = [
-            f"{k}: you said {growth[k]!r}, it is {_GROWTH_KEYS[k]:g} ({_WHY[k]})" for k in wrong
-        ]
+        lines = [f"{k}: you said {growth[k]!r}, it is {_GROWTH_KEYS[k]:g} ({_WHY[k]})" for k in wrong]
         raise CheckFailure("Not quite:\n  " + "\n  ".join(lines))
     return "Right: length hurts twice over in attention, batch size only linearly."
 
@@ -167,9 +162,7 @@ _SENTENCES = [
 ]
 
 
-@exercise(
-    "tokenization.grow_vocabulary", "Add new tokens and grow the model's embeddings", points=2
-)
+@exercise("tokenization.grow_vocabulary", "Add new tokens and grow the model's embeddings", points=2)
 def check_grow_vocabulary(fn) -> str:
     """fn(model, tokenizer, new_tokens) -> list of the new ids; grows model and tokenizer in place."""
     tok: BertTokenizer = train_tokenizer(_SENTENCES, vocab_size=60)
@@ -179,10 +172,7 @@ def check_grow_vocabulary(fn) -> str:
     new_tokens = ["[ENT]", "[/ENT]"]
     ids = fn(model, tok, new_tokens)
     want_ids = [old_size, old_size + 1]
-    if (
-        tok.vocab_size != old_size + 2
-        or [tok.backend.token_to_id(t) for t in new_tokens] != want_ids
-    ):
+    if tok.vocab_size != old_size + 2 or [tok.backend.token_to_id(t) for t in new_tokens] != want_ids:
         raise CheckFailure(
             f"The tokenizer should know the new tokens with ids {want_ids} "
             f"(use tokenizer.add_special_tokens(new_tokens))."
@@ -203,9 +193,7 @@ def check_grow_vocabulary(fn) -> str:
         hint="Copy the trained rows into the bigger matrix; only the new rows are new.",
     )
     if not torch.isfinite(emb.weight[old_size:]).all():
-        raise CheckFailure(
-            "The new rows contain NaN or inf: initialise them (e.g. the mean of the old rows)."
-        )
+        raise CheckFailure("The new rows contain NaN or inf: initialise them (e.g. the mean of the old rows).")
     if not any(p is emb.weight for p in model.parameters()):
         raise CheckFailure(
             "The new matrix is not a parameter of the model: assign an nn.Embedding to "

@@ -59,20 +59,27 @@ def check_freeze_body(fn) -> str:
             raise CheckFailure(
                 f"{name}: {len(still_training)} body parameters still have requires_grad=True, e.g. "
                 f"{sorted(still_training)[:2]}. The body is all of model.bert, {where} included: "
-                "loop over model.bert.parameters(), not over one sub-module.")
+                "loop over model.bert.parameters(), not over one sub-module."
+            )
         frozen_head = [params[i][0] for i in head if not params[i][1].requires_grad]
         if frozen_head:
             raise CheckFailure(
                 f"{name}: the new head is frozen too ({frozen_head}). Freeze model.bert only; "
-                "the head (ψ) is the part that must learn.")
+                "the head (ψ) is the part that must learn."
+            )
         want = _count(model, head)
         if isinstance(got, torch.Tensor):
             got = int(got)
         if got != want:
-            hint = (" That is the number of frozen parameters; return the trainable ones." if got == _count(model, body)
-                    else "")
-            raise CheckFailure(f"{name}: returned {got!r}, but {want} parameters are still trainable.{hint} "
-                               "Count them with sum(p.numel() for p in model.parameters() if p.requires_grad).")
+            hint = (
+                " That is the number of frozen parameters; return the trainable ones."
+                if got == _count(model, body)
+                else ""
+            )
+            raise CheckFailure(
+                f"{name}: returned {got!r}, but {want} parameters are still trainable.{hint} "
+                "Count them with sum(p.numel() for p in model.parameters() if p.requires_grad)."
+            )
     return "Only the head trains now: the optimizer can be given just those parameters."
 
 
@@ -84,8 +91,10 @@ def check_discriminative_groups(fn) -> str:
         body, head = _split(model)
         groups = fn(model, body_lr, head_lr)
         if not isinstance(groups, (list, tuple)) or not all(isinstance(g, dict) and "params" in g for g in groups):
-            raise CheckFailure("Return a list of dicts, each with 'params' (a list of tensors) and 'lr', e.g. "
-                               "[{'params': [...], 'lr': body_lr}, {'params': [...], 'lr': head_lr}].")
+            raise CheckFailure(
+                "Return a list of dicts, each with 'params' (a list of tensors) and 'lr', e.g. "
+                "[{'params': [...], 'lr': body_lr}, {'params': [...], 'lr': head_lr}]."
+            )
         seen: dict[int, float] = {}
         for g in groups:
             if "lr" not in g:
@@ -94,20 +103,28 @@ def check_discriminative_groups(fn) -> str:
                 if id(p) in seen:
                     raise CheckFailure(
                         f"{name}: a parameter appears in two groups (PyTorch refuses this). Did you put "
-                        "model.parameters() in the head group? The head is what is NOT in model.bert.")
+                        "model.parameters() in the head group? The head is what is NOT in model.bert."
+                    )
                 seen[id(p)] = float(g["lr"])
         missing = (body | head) - set(seen)
         if missing:
             part = "body" if missing & body else "head"
-            raise CheckFailure(f"{name}: {len(missing)} {part} parameter tensors are in no group, so they would never "
-                               f"train. Every parameter of the model must be in exactly one group.")
+            raise CheckFailure(
+                f"{name}: {len(missing)} {part} parameter tensors are in no group, so they would never "
+                f"train. Every parameter of the model must be in exactly one group."
+            )
         wrong = [i for i in body if seen[i] != body_lr] + [i for i in head if seen[i] != head_lr]
         if wrong:
             swapped = all(seen[i] == head_lr for i in body) and all(seen[i] == body_lr for i in head)
-            hint = (" The learning rates are swapped: the pretrained body gets the SMALL one." if swapped
-                    else " The body is everything under model.bert (embeddings, encoder, pooler).")
-            raise CheckFailure(f"{name} with body_lr={body_lr}, head_lr={head_lr}: {len(wrong)} parameter tensors "
-                               f"have the wrong learning rate.{hint}")
+            hint = (
+                " The learning rates are swapped: the pretrained body gets the SMALL one."
+                if swapped
+                else " The body is everything under model.bert (embeddings, encoder, pooler)."
+            )
+            raise CheckFailure(
+                f"{name} with body_lr={body_lr}, head_lr={head_lr}: {len(wrong)} parameter tensors "
+                f"have the wrong learning rate.{hint}"
+            )
     return "Small steps for what was pretrained, large steps for what is new (Howard & Ruder 2018)."
 
 
@@ -123,13 +140,22 @@ def check_mean_pooling(fn) -> str:
         got = fn(hidden, mask)
         if isinstance(got, torch.Tensor) and got.shape == want.shape:
             if torch.allclose(got, hidden.mean(1), atol=1e-5) and bool((mask == 0).any()):
-                raise CheckFailure(f"(B, T, H) = {(B, T, H)} with padding: you averaged over every position, "
-                                   "[PAD] included. Multiply by the mask and divide by the number of real tokens.")
+                raise CheckFailure(
+                    f"(B, T, H) = {(B, T, H)} with padding: you averaged over every position, "
+                    "[PAD] included. Multiply by the mask and divide by the number of real tokens."
+                )
             if torch.allclose(got, (hidden * mask[..., None]).sum(1) / T, atol=1e-5) and bool((mask == 0).any()):
-                raise CheckFailure(f"(B, T, H) = {(B, T, H)}: the padding is zeroed but you divided by T; divide each "
-                                   "example by its own number of real tokens, mask.sum(1, keepdim=True).")
-        compare("pooled", got, want, case=f"(B, T, H) = {(B, T, H)}, real lengths {lengths}",
-                hint="Zero the padded positions (hidden * mask[..., None]), sum over T, divide by mask.sum(1).")
+                raise CheckFailure(
+                    f"(B, T, H) = {(B, T, H)}: the padding is zeroed but you divided by T; divide each "
+                    "example by its own number of real tokens, mask.sum(1, keepdim=True)."
+                )
+        compare(
+            "pooled",
+            got,
+            want,
+            case=f"(B, T, H) = {(B, T, H)}, real lengths {lengths}",
+            hint="Zero the padded positions (hidden * mask[..., None]), sum over T, divide by mask.sum(1).",
+        )
     return "Each sentence is the average of its own tokens; padding does not change it."
 
 
@@ -160,14 +186,17 @@ def check_layerwise_lr(fn) -> str:
             raise CheckFailure(f"{name}: {len(set(want) - set(got))} parameter tensors are in no group.")
         top = [id(p) for p in model.bert.encoder.layer[L - 1].parameters()]
         if all(abs(got[i] - head_lr) <= 1e-12 * head_lr for i in top):
-            raise CheckFailure(f"{name} (L={L}): the top layer has the head's learning rate {head_lr:g}. The top layer "
-                               "is one step below the head: layer l (0 = closest to the input) gets "
-                               "head_lr * decay ** (L - l), so layer L-1 gets head_lr * decay.")
+            raise CheckFailure(
+                f"{name} (L={L}): the top layer has the head's learning rate {head_lr:g}. The top layer "
+                "is one step below the head: layer l (0 = closest to the input) gets "
+                "head_lr * decay ** (L - l), so layer L-1 gets head_lr * decay."
+            )
         names = {id(p): n for n, p in model.named_parameters()}
         for i, lr in want.items():
             if abs(got[i] - lr) > 1e-9 * lr:
                 raise CheckFailure(
                     f"{name} (L={L}, head_lr={head_lr}, decay={decay}): {names[i]} has lr {got[i]:.4g}, expected "
                     f"{lr:.4g}. Layer l (0 = closest to the input) gets head_lr * decay ** (L - l); the embeddings, "
-                    "below layer 0, get head_lr * decay ** (L + 1); the pooler and the head get head_lr.")
+                    "below layer 0, get head_lr * decay ** (L + 1); the pooler and the head get head_lr."
+                )
     return "The deeper (closer to the input) a layer, the less it moves: general features are kept."
