@@ -27,8 +27,15 @@ from .tokenization import BertTokenizer
 from .training import EncodedDataset
 
 __all__ = [
-    "TaskDataset", "encode", "freeze", "unfreeze", "discriminative_param_groups", "decode_spans",
-    "confusion_matrix", "classification_report", "predict",
+    "TaskDataset",
+    "encode",
+    "freeze",
+    "unfreeze",
+    "discriminative_param_groups",
+    "decode_spans",
+    "confusion_matrix",
+    "classification_report",
+    "predict",
 ]
 
 
@@ -41,8 +48,14 @@ class TaskDataset(EncodedDataset):
         word_ids: Per row, the word index of each token (None for [CLS], [SEP]).
     """
 
-    def __init__(self, rows: Sequence[dict[str, Any]], pad_token_id: int, source: Sequence[Any],
-                 offsets: list[list[tuple[int, int]]], word_ids: list[list[int | None]]):
+    def __init__(
+        self,
+        rows: Sequence[dict[str, Any]],
+        pad_token_id: int,
+        source: Sequence[Any],
+        offsets: list[list[tuple[int, int]]],
+        word_ids: list[list[int | None]],
+    ):
         super().__init__(rows, pad_token_id)
         self.source, self.offsets, self.word_ids = list(source), offsets, word_ids
 
@@ -85,8 +98,9 @@ def encode(task_split: Sequence[Any], task: Any, tokenizer: BertTokenizer, max_l
         elif task.kind == "token":
             row["labels"] = _align_tags(ex, offsets, word_ids, i)
         else:
-            row["start_positions"], row["end_positions"] = _answer_tokens(ex, offsets, row["token_type_ids"],
-                                                                          word_ids, i, max_length)
+            row["start_positions"], row["end_positions"] = _answer_tokens(
+                ex, offsets, row["token_type_ids"], word_ids, i, max_length
+            )
         rows.append(row)
     return TaskDataset(rows, tokenizer.pad_token_id, examples, enc["offset_mapping"], enc["word_ids"])
 
@@ -100,16 +114,19 @@ def _align_tags(ex: Any, offsets: list, word_ids: list, i: int) -> list[int]:
         else:
             # The tokenizer's words must be the example's words, or the tags would shift.
             if w >= len(ex.words) or not ex.text[start:].lower().startswith(ex.words[w].lower()):
-                raise ValueError(f"example {i}: token at character {start} does not start word {w} "
-                                 f"of {ex.words!r}; words must be split like BERT's pre-tokenizer "
-                                 "(bertlib.tasks.split_words)")
+                raise ValueError(
+                    f"example {i}: token at character {start} does not start word {w} "
+                    f"of {ex.words!r}; words must be split like BERT's pre-tokenizer "
+                    "(bertlib.tasks.split_words)"
+                )
             labels.append(int(ex.tags[w]))
         previous = w
     return labels
 
 
-def _answer_tokens(ex: Any, offsets: list, types: list[int], word_ids: list, i: int,
-                   max_length: int) -> tuple[int, int]:
+def _answer_tokens(
+    ex: Any, offsets: list, types: list[int], word_ids: list, i: int, max_length: int
+) -> tuple[int, int]:
     """The first and last token of the answer, searched among the passage's tokens (segment 1)."""
     first, last = ex.answer_start, ex.answer_start + len(ex.answer_text)  # [first, last) in characters
     start = end = None
@@ -121,8 +138,10 @@ def _answer_tokens(ex: Any, offsets: list, types: list[int], word_ids: list, i: 
         if a < last:
             end = t
     if start is None or end is None or offsets[end][1] < last:
-        raise ValueError(f"example {i}: the answer {ex.answer_text!r} (characters {first}-{last} of the passage) "
-                         f"was truncated away at max_length={max_length}; increase max_length")
+        raise ValueError(
+            f"example {i}: the answer {ex.answer_text!r} (characters {first}-{last} of the passage) "
+            f"was truncated away at max_length={max_length}; increase max_length"
+        )
     return start, end
 
 
@@ -140,8 +159,9 @@ def unfreeze(module: nn.Module) -> nn.Module:
     return module
 
 
-def discriminative_param_groups(model: nn.Module, body_lr: float, head_lr: float,
-                                weight_decay: float = 0.01) -> list[dict[str, Any]]:
+def discriminative_param_groups(
+    model: nn.Module, body_lr: float, head_lr: float, weight_decay: float = 0.01
+) -> list[dict[str, Any]]:
     """AdamW groups with one learning rate for the encoder and another for the head (Howard & Ruder 2018).
 
     The body is ``model.bert``; the head is every other parameter. As in BERT,
@@ -163,14 +183,25 @@ def discriminative_param_groups(model: nn.Module, body_lr: float, head_lr: float
         part = "body" if id(p) in body_ids else "head"
         decays = p.ndim >= 2 and "LayerNorm" not in name
         key = f"{part}/{'decay' if decays else 'no_decay'}"
-        g = groups.setdefault(key, {"name": key, "params": [], "lr": body_lr if part == "body" else head_lr,
-                                    "weight_decay": weight_decay if decays else 0.0})
+        g = groups.setdefault(
+            key,
+            {
+                "name": key,
+                "params": [],
+                "lr": body_lr if part == "body" else head_lr,
+                "weight_decay": weight_decay if decays else 0.0,
+            },
+        )
         g["params"].append(p)
     return list(groups.values())
 
 
-def decode_spans(start_logits: torch.Tensor, end_logits: torch.Tensor, allowed: torch.Tensor | None = None,
-                 max_answer_length: int = 30) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def decode_spans(
+    start_logits: torch.Tensor,
+    end_logits: torch.Tensor,
+    allowed: torch.Tensor | None = None,
+    max_answer_length: int = 30,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The best answer span per example: argmax of start score + end score over valid spans.
 
     A span (i, j) is valid when i <= j < i + max_answer_length and both ends are
@@ -216,22 +247,32 @@ def classification_report(preds: torch.Tensor, labels: torch.Tensor, names: Sequ
     tp, predicted, actual = cm.diag(), cm.sum(0), cm.sum(1)
     precision = torch.where(predicted > 0, tp / predicted.clamp(min=1), torch.zeros_like(tp))
     recall = torch.where(actual > 0, tp / actual.clamp(min=1), torch.zeros_like(tp))
-    f1 = torch.where(precision + recall > 0, 2 * precision * recall / (precision + recall).clamp(min=1e-12),
-                     torch.zeros_like(tp))
+    f1 = torch.where(
+        precision + recall > 0, 2 * precision * recall / (precision + recall).clamp(min=1e-12), torch.zeros_like(tp)
+    )
     report: dict[str, dict] = {
-        name: {"precision": float(precision[k]), "recall": float(recall[k]), "f1": float(f1[k]),
-               "support": int(actual[k])}
+        name: {
+            "precision": float(precision[k]),
+            "recall": float(recall[k]),
+            "f1": float(f1[k]),
+            "support": int(actual[k]),
+        }
         for k, name in enumerate(names)
     }
-    report["macro avg"] = {"precision": float(precision.mean()), "recall": float(recall.mean()),
-                           "f1": float(f1.mean()), "support": int(actual.sum())}
+    report["macro avg"] = {
+        "precision": float(precision.mean()),
+        "recall": float(recall.mean()),
+        "f1": float(f1.mean()),
+        "support": int(actual.sum()),
+    }
     report["accuracy"] = {"accuracy": float(tp.sum() / cm.sum().clamp(min=1)), "support": int(actual.sum())}
     return report
 
 
 @torch.no_grad()
-def predict(model: nn.Module, dataset: EncodedDataset, batch_size: int = 128,
-            max_answer_length: int = 30) -> dict[str, Any]:
+def predict(
+    model: nn.Module, dataset: EncodedDataset, batch_size: int = 128, max_answer_length: int = 30
+) -> dict[str, Any]:
     """Runs a task model over a dataset in eval mode and collects its predictions.
 
     Returns:
@@ -273,8 +314,9 @@ def predict(model: nn.Module, dataset: EncodedDataset, batch_size: int = 128,
     result = {k: v if k == "word_predictions" else torch.cat(v) for k, v in parts.items()}
     if "starts" in result and isinstance(dataset, TaskDataset):
         result["answers"] = [
-            ex.text_pair[offs[s][0]:offs[e][1]]
-            for ex, offs, s, e in zip(dataset.source, dataset.offsets, result["starts"].tolist(),
-                                      result["ends"].tolist(), strict=True)
+            ex.text_pair[offs[s][0] : offs[e][1]]
+            for ex, offs, s, e in zip(
+                dataset.source, dataset.offsets, result["starts"].tolist(), result["ends"].tolist(), strict=True
+            )
         ]
     return result

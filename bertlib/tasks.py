@@ -87,8 +87,10 @@ class Task:
     test: list[Example]
 
     def __repr__(self) -> str:
-        return (f"Task({self.name!r}, kind={self.kind!r}, labels={self.labels}, "
-                f"train={len(self.train)}, test={len(self.test)})")
+        return (
+            f"Task({self.name!r}, kind={self.kind!r}, labels={self.labels}, "
+            f"train={len(self.train)}, test={len(self.test)})"
+        )
 
 
 def _a(word: str) -> str:
@@ -104,10 +106,14 @@ def _sentiment(world: World, rng: random.Random, label: int) -> Example:
     """A two-sentence review; the second sentence decides the label (1 = positive)."""
     p = rng.choice(world.people)
     food, town, he = rng.choice(world.categories()["foods"]), p.town, p.subject
-    intro = rng.choice([f"{p.name} had {food} at the restaurant in {town}.",
-                        f"{p.name} bought {food} at the market in {town}.",
-                        f"for dinner {p.name} ate {food} with {p.possessive} friend {p.friend}.",
-                        f"on {rng.choice(DAYS)} {p.name} cooked {food} at home."])
+    intro = rng.choice(
+        [
+            f"{p.name} had {food} at the restaurant in {town}.",
+            f"{p.name} bought {food} at the market in {town}.",
+            f"for dinner {p.name} ate {food} with {p.possessive} friend {p.friend}.",
+            f"on {rng.choice(DAYS)} {p.name} cooked {food} at home.",
+        ]
+    )
 
     def adj(positive: bool) -> str:
         return rng.choice(_POSITIVE if positive else _NEGATIVE)
@@ -144,20 +150,36 @@ def _entities(world: World, rng: random.Random, label: int) -> Example:
     work = world.job(p.job).workplace
     place = rng.choice([work, "bank", "theatre", "park", "library", "market"])
     when = rng.choice(["", f"on {day}", "in the morning", "in the evening", "every week"])
-    chunks = rng.choice([
-        [(p.name, "PER"), "lives in", (p.town, "TOWN"), "and works at the", (f"{p.town} {work}", "ORG"), "."],
-        [(p.name, "PER"), "takes", (pet.name, "PET"), "to the", (f"{town} park", "ORG"), "."],
-        [(pet.name, "PET"), f"the {pet.animal} sleeps in a {world.animal(pet.animal).home} in", (p.town, "TOWN"), "."],
-        [(p.name, "PER"), "and", (q.name, "PER"), f"play {p.sport} together."],
-        [(p.name, "PER"), f"puts {p.possessive} money in the", (f"{town} bank", "ORG"), "."],
-        [(p.name, "PER"), "and", (pet.name, "PET"), "have a picnic on the river bank."],
-        [(p.name, "PER"), "visits", (q.name, "PER"), "in", (q.town, "TOWN"), "."],
-        [(p.name, "PER"), "sees a new play with", (q.name, "PER"), "at the", (f"{town} theatre", "ORG"), "."],
-        [(p.name, "PER"), "gives", (pet.name, "PET"), "some food and goes to the", (f"{town} {place}", "ORG"), "."],
-        [(p.name, "PER"), "says that", (town, "TOWN"), f"is a small town {world.town(town).landscape}."],
-        [(p.name, "PER"), f"walks with {_a(pet.colour)} {pet.animal} called", (pet.name, "PET"), "."],
-        [(q.name, "PER"), f"meets {_a(p.job)} from", (p.town, "TOWN"), "and", (pet.name, "PET"), "the", pet.animal, "."],
-    ])
+    chunks = rng.choice(
+        [
+            [(p.name, "PER"), "lives in", (p.town, "TOWN"), "and works at the", (f"{p.town} {work}", "ORG"), "."],
+            [(p.name, "PER"), "takes", (pet.name, "PET"), "to the", (f"{town} park", "ORG"), "."],
+            [
+                (pet.name, "PET"),
+                f"the {pet.animal} sleeps in a {world.animal(pet.animal).home} in",
+                (p.town, "TOWN"),
+                ".",
+            ],
+            [(p.name, "PER"), "and", (q.name, "PER"), f"play {p.sport} together."],
+            [(p.name, "PER"), f"puts {p.possessive} money in the", (f"{town} bank", "ORG"), "."],
+            [(p.name, "PER"), "and", (pet.name, "PET"), "have a picnic on the river bank."],
+            [(p.name, "PER"), "visits", (q.name, "PER"), "in", (q.town, "TOWN"), "."],
+            [(p.name, "PER"), "sees a new play with", (q.name, "PER"), "at the", (f"{town} theatre", "ORG"), "."],
+            [(p.name, "PER"), "gives", (pet.name, "PET"), "some food and goes to the", (f"{town} {place}", "ORG"), "."],
+            [(p.name, "PER"), "says that", (town, "TOWN"), f"is a small town {world.town(town).landscape}."],
+            [(p.name, "PER"), f"walks with {_a(pet.colour)} {pet.animal} called", (pet.name, "PET"), "."],
+            [
+                (q.name, "PER"),
+                f"meets {_a(p.job)} from",
+                (p.town, "TOWN"),
+                "and",
+                (pet.name, "PET"),
+                "the",
+                pet.animal,
+                ".",
+            ],
+        ]
+    )
     chunks = ([when] if when else []) + chunks
     words, tags = [], []
     for chunk in chunks:
@@ -177,10 +199,14 @@ def _facts(world: World, name: str) -> list[tuple[str, str, str, str]]:
     job, n = world.job(p.job), p.name
     return [
         (f"where does {n} live?", f"{n} lives in ", p.town, "."),
-        (f"what is the job of {n}?", f"{n} works as {_a(p.job)[:-len(p.job)]}", p.job, "."),
+        (f"what is the job of {n}?", f"{n} works as {_a(p.job)[: -len(p.job)]}", p.job, "."),
         (f"where does {n} work?", f"every day {n} goes to the ", job.workplace, f" and {job.duties[0]}."),
-        (f"what is the name of the {p.pet.animal} of {n}?",
-         f"{n} has {_a(p.pet.colour)} {p.pet.animal} called ", p.pet.name, "."),
+        (
+            f"what is the name of the {p.pet.animal} of {n}?",
+            f"{n} has {_a(p.pet.colour)} {p.pet.animal} called ",
+            p.pet.name,
+            ".",
+        ),
         (f"which instrument does {n} play?", f"in the evening {n} plays the ", p.instrument, "."),
         (f"which sport does {n} play?", f"at the weekend {n} plays ", p.sport, "."),
         (f"what is the favourite food of {n}?", f"the favourite food of {n} is ", p.food, "."),
@@ -227,8 +253,9 @@ def _nli(world: World, rng: random.Random, label: int) -> Example:
     p = rng.choice(world.people)
     n = p.name
     facts = {
-        ("town", "job"): rng.choice([f"{n} is {_a(p.job)} who lives in {p.town}.",
-                                     f"{n} lives in {p.town} and works as {_a(p.job)}."]),
+        ("town", "job"): rng.choice(
+            [f"{n} is {_a(p.job)} who lives in {p.town}.", f"{n} lives in {p.town} and works as {_a(p.job)}."]
+        ),
         ("food",): f"the favourite food of {n} is {p.food}.",
         ("colour",): f"the favourite colour of {n} is {p.colour}.",
         ("friend",): f"at the weekend {n} plays {p.sport} with {p.possessive} friend {p.friend}.",
@@ -238,9 +265,13 @@ def _nli(world: World, rng: random.Random, label: int) -> Example:
     chosen = rng.choice(list(facts))
     premise, stated = facts[chosen], list(chosen)
     truth = {"town": p.town, "job": p.job, "food": p.food, "colour": p.colour, "friend": p.friend}
-    pools = {"town": [t.name for t in world.towns], "job": [j.name for j in world.jobs],
-             "food": list(world.categories()["foods"]), "colour": list(world.categories()["colours"]),
-             "friend": [q.name for q in world.people if q.name != n]}
+    pools = {
+        "town": [t.name for t in world.towns],
+        "job": [j.name for j in world.jobs],
+        "food": list(world.categories()["foods"]),
+        "colour": list(world.categories()["colours"]),
+        "friend": [q.name for q in world.people if q.name != n],
+    }
     negated = rng.random() < 0.5
     if _NLI_LABELS[label] == "neutral":
         unstated = [a for a in _EXCLUSIVE if a not in stated]

@@ -28,8 +28,10 @@ def align_specials_zero(word_ids, tags):  # [CLS]/[SEP] get tag 0 ("O") instead 
 
 
 def align_shifted(word_ids, tags):  # labels the last piece of a word instead of the first
-    return [-100 if w is None or (i + 1 < len(word_ids) and word_ids[i + 1] == w) else tags[w]
-            for i, w in enumerate(word_ids)]
+    return [
+        -100 if w is None or (i + 1 < len(word_ids) and word_ids[i + 1] == w) else tags[w]
+        for i, w in enumerate(word_ids)
+    ]
 
 
 def test_align_labels():

@@ -33,8 +33,9 @@ def tokenizer(tasks):
 
 def tiny(model_class, tokenizer, **kw):
     torch.manual_seed(0)
-    return model_class(bertlib.BertConfig.preset("test", vocab_size=tokenizer.vocab_size,
-                                                 max_position_embeddings=128, **kw))
+    return model_class(
+        bertlib.BertConfig.preset("test", vocab_size=tokenizer.vocab_size, max_position_embeddings=128, **kw)
+    )
 
 
 def test_sequence_and_pair_encoding(tasks, tokenizer):
@@ -77,7 +78,7 @@ def test_answer_span_tokens_decode_to_the_answer(tasks, tokenizer):
     for row, ex, offs in zip(ds.examples, ds.source, ds.offsets, strict=True):
         s, e = row["start_positions"], row["end_positions"]
         assert 0 < s <= e and row["token_type_ids"][s] == 1
-        assert ex.text_pair[offs[s][0]:offs[e][1]] == ex.answer_text
+        assert ex.text_pair[offs[s][0] : offs[e][1]] == ex.answer_text
 
 
 def test_truncated_answer_is_a_clear_error(tasks, tokenizer):
@@ -123,8 +124,11 @@ def test_decode_spans_matches_brute_force():
     allowed[1, 7:] = False  # padding of a shorter example
     s, e, score = decode_spans(start, end, allowed, max_answer_length=3)
     for b in range(4):
-        best = max(((start[b, i] + end[b, j]).item(), i, j) for i, j in itertools.product(range(9), range(9))
-                   if allowed[b, i] and allowed[b, j] and i <= j < i + 3)
+        best = max(
+            ((start[b, i] + end[b, j]).item(), i, j)
+            for i, j in itertools.product(range(9), range(9))
+            if allowed[b, i] and allowed[b, j] and i <= j < i + 3
+        )
         assert (score[b].item(), s[b].item(), e[b].item()) == pytest.approx(best)
 
 

@@ -41,7 +41,7 @@ def test_fields_match_the_kind(task):
             assert all(0 <= t < len(task.labels) for t in ex.tags)
         else:
             assert task.kind == "span" and ex.text.endswith("?")
-            assert ex.text_pair[ex.answer_start:ex.answer_start + len(ex.answer_text)] == ex.answer_text
+            assert ex.text_pair[ex.answer_start : ex.answer_start + len(ex.answer_text)] == ex.answer_text
 
 
 @pytest.mark.parametrize("name", ["sentiment", "nli"])
@@ -82,3 +82,10 @@ def test_nli_entailed_claims_repeat_the_premise():
             # a positive entailed claim repeats a fact of the premise, in its own words
             value = split_words(ex.text_pair)[-2]
             assert value in split_words(ex.text), ex
+
+
+def test_nli_premise_is_one_sentence():
+    task = load_task("nli")
+    for ex in task.train[:300] + task.test[:100]:
+        assert ex.text.count(".") == 1 and ex.text.endswith("."), ex.text
+        assert ex.text_pair.count(".") == 1, ex.text_pair
