@@ -40,7 +40,7 @@ __all__ = ["main", "run_suite", "machine"]
 ROOT = Path(__file__).resolve().parent.parent
 THREADS = 2  # fixed by default, so that runs on different machines compare like with like
 TITLES = {
-    "training": "Training step throughput (forward + backward + AdamW)",
+    "training": "Training step throughput (forward + backward + fused AdamW)",
     "ablations": "What each choice is worth (bertlib variants, speed relative to bertlib)",
     "flops": "Where the FLOPs go",
     "time": "Where the time goes (torch.profiler)",
