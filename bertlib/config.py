@@ -7,6 +7,7 @@ written by either library can be read by the other.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -94,6 +95,10 @@ class BertConfig:
                 f"({self.num_attention_heads}): each head gets hidden_size / heads dimensions. "
                 f"Try num_attention_heads={_largest_divisor(self.hidden_size, self.num_attention_heads)}."
             )
+        for name in ("hidden_dropout_prob", "attention_probs_dropout_prob", "layer_norm_eps", "initializer_range"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+                raise ValueError(f"BertConfig.{name} must be a finite number, got {value!r} ({type(value).__name__}).")
         for name in ("hidden_dropout_prob", "attention_probs_dropout_prob"):
             p = getattr(self, name)
             if not 0.0 <= p < 1.0:
@@ -146,6 +151,8 @@ class BertConfig:
         dropping them would build a different model than the checkpoint's.
         """
         names = {f.name for f in fields(cls)}
+        if not isinstance(d, dict):
+            raise ValueError(f"config.json must hold a JSON object of fields, got {type(d).__name__}: {d!r}.")
         d = dict(d)
         if "id2label" in d and "num_labels" not in d:
             d["num_labels"] = len(d["id2label"])
@@ -181,7 +188,15 @@ class BertConfig:
             d = json.loads(path.read_text())
         except json.JSONDecodeError as e:
             raise ValueError(f"{path} is not valid JSON ({e}); the checkpoint is corrupted, save it again.") from e
-        return cls.from_dict(d, **overrides)
+        if not isinstance(d, dict) or not d:
+            raise ValueError(
+                f"{path} holds {json.dumps(d)}, not the model's fields (vocab_size, hidden_size, ...): "
+                f"the checkpoint is corrupted, save it again with model.save_pretrained(folder)."
+            )
+        try:
+            return cls.from_dict(d, **overrides)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{path}: {e} Fix the value in the file or save the checkpoint again.") from e
 
 
 def _largest_divisor(n: int, at_most: int) -> int:

@@ -129,6 +129,11 @@ def _answer_tokens(
 ) -> tuple[int, int]:
     """The first and last token of the answer, searched among the passage's tokens (segment 1)."""
     first, last = ex.answer_start, ex.answer_start + len(ex.answer_text)  # [first, last) in characters
+    if ex.text_pair[first:last] != ex.answer_text:
+        raise ValueError(
+            f"example {i}: answer_start={first} points at {ex.text_pair[first:last]!r} in the passage, not at "
+            f"answer_text {ex.answer_text!r}; set answer_start = text_pair.index(answer_text)"
+        )
     start = end = None
     for t, ((a, b), seg, w) in enumerate(zip(offsets, types, word_ids, strict=True)):
         if seg != 1 or w is None:  # the question, [CLS] or a [SEP]

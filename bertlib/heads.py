@@ -175,6 +175,10 @@ class BertForPreTraining(BertPreTrainedModel):
                 f"labels has shape {tuple(labels.shape)} but input_ids has {tuple(input_ids.shape)}; "
                 "MLM labels give a token id (or -100) for every input position."
             )
+        if labels is not None:
+            _check_labels(labels, self.config.vocab_size, "MLM label", "a token id of this model's vocabulary")
+        if next_sentence_label is not None:
+            _check_labels(next_sentence_label, 2, "NSP label", "0 (IsNext) or 1 (NotNext)")
         keep = None
         if (
             logits_at == "masked"
@@ -197,18 +201,16 @@ class BertForPreTraining(BertPreTrainedModel):
             selected = kept_labels != IGNORE_INDEX
             res.masked_logits = self.cls.predictions(out.kept_hidden_state[selected])  # (N, V)
             res.masked_labels = kept_labels[selected]  # (N,)
-            res.mlm_loss = F.cross_entropy(res.masked_logits, res.masked_labels)
+            res.mlm_loss = _mean_loss(res.masked_logits, res.masked_labels)
         elif logits_at == "masked":
             selected = labels != IGNORE_INDEX  # (B, T) bool
             res.masked_logits = self.cls.predictions(out.last_hidden_state[selected])  # (N, V)
             res.masked_labels = labels[selected]  # (N,)
-            res.mlm_loss = F.cross_entropy(res.masked_logits, res.masked_labels)
+            res.mlm_loss = _mean_loss(res.masked_logits, res.masked_labels)
         else:
             res.prediction_logits = self.cls.predictions(out.last_hidden_state)  # (B, T, V)
             if labels is not None:
-                res.mlm_loss = F.cross_entropy(
-                    res.prediction_logits.flatten(0, 1), labels.flatten(), ignore_index=IGNORE_INDEX
-                )
+                res.mlm_loss = _mean_loss(res.prediction_logits.flatten(0, 1), labels.flatten())
         if next_sentence_label is not None:
             res.nsp_loss = F.cross_entropy(res.seq_relationship_logits, next_sentence_label.view(-1))
         parts = [x for x in (res.mlm_loss, res.nsp_loss) if x is not None]
@@ -255,6 +257,13 @@ class BertForSequenceClassification(BertPreTrainedModel):
         logits = self.classifier(self.dropout(out.pooler_output))
         loss = None
         if labels is not None:
+            B = input_ids.size(0)
+            if labels.shape not in ((B,), (B, 1)):
+                raise ValueError(
+                    f"labels has shape {tuple(labels.shape)} for a batch of {B}: pass one label per example, "
+                    f"shape ({B},)."
+                )
+            labels = labels.view(B)
             if self.num_labels == 1:
                 loss = F.mse_loss(logits.squeeze(-1), labels.float())
             else:
@@ -295,7 +304,7 @@ class BertForTokenClassification(BertPreTrainedModel):
         loss = None
         if labels is not None:
             _check_labels(labels, self.num_labels)
-            loss = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=IGNORE_INDEX)
+            loss = _mean_loss(logits.flatten(0, 1), labels.flatten())
         return TaskOutput(
             loss=loss,
             logits=logits,
@@ -347,10 +356,24 @@ class BertForQuestionAnswering(BertPreTrainedModel):
         )
 
 
-def _check_labels(labels: torch.Tensor, num_labels: int) -> None:
+def _mean_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy averaged over the labelled positions; 0 (not NaN) when no position is labelled."""
+    if not bool((labels != IGNORE_INDEX).any()):
+        return logits.sum() * 0.0  # keeps the graph: zero gradients, a finite loss
+    return F.cross_entropy(logits, labels, ignore_index=IGNORE_INDEX)
+
+
+def _check_labels(labels: torch.Tensor, num_labels: int, what: str = "Label", valid_are: str = "") -> None:
     valid = labels[labels != IGNORE_INDEX]
-    if valid.numel() and (int(valid.min()) < 0 or int(valid.max()) >= num_labels):
+    bad = valid[(valid < 0) | (valid >= num_labels)]
+    if bad.numel():
         raise ValueError(
-            f"Label {int(valid.max())} is out of range for a head with num_labels={num_labels}; "
-            f"build the model with BertConfig(num_labels=...) matching your label set."
+            f"{what} {int(bad[0])} is out of range for a head with num_labels={num_labels}: it must be "
+            f"{valid_are or f'in 0..{num_labels - 1}'} "
+            f"(or -100 for a position that does not count). "
+            + (
+                "Build the model with BertConfig(num_labels=...) matching your label set."
+                if what == "Label"
+                else "Check that the labels come from this model's tokenizer and vocab_size."
+            )
         )

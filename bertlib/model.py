@@ -95,7 +95,16 @@ class BertEmbeddings(nn.Module):
                 f"tokenizer.encode(..., max_length={c.max_position_embeddings}), or use a model built with a "
                 f"larger max_position_embeddings."
             )
-        if input_ids.numel() and (int(input_ids.max()) >= c.vocab_size or int(input_ids.min()) < 0):
+        if T == 0:
+            raise ValueError(
+                "The input has 0 tokens per sequence: BERT needs at least [CLS]; encode the text with the tokenizer."
+            )
+        if input_ids.numel() and int(input_ids.min()) < 0:
+            raise ValueError(
+                f"Token id {int(input_ids.min())} is negative: token ids are indices 0..{c.vocab_size - 1}; "
+                f"encode the text with the tokenizer (padding uses pad_token_id, not -1 or -100)."
+            )
+        if input_ids.numel() and int(input_ids.max()) >= c.vocab_size:
             raise ValueError(
                 f"Token id {int(input_ids.max())} is outside this model's vocabulary of {c.vocab_size} ids. "
                 f"The tokenizer does not match the model: build the model with "
@@ -106,6 +115,10 @@ class BertEmbeddings(nn.Module):
         elif token_type_ids.shape != input_ids.shape:
             raise ValueError(
                 f"token_type_ids has shape {tuple(token_type_ids.shape)}, input_ids {tuple(input_ids.shape)}; they must match."
+            )
+        elif token_type_ids.numel() and int(token_type_ids.min()) < 0:
+            raise ValueError(
+                f"Segment id {int(token_type_ids.min())} is negative: use 0 for sentence A and 1 for sentence B."
             )
         elif token_type_ids.numel() and int(token_type_ids.max()) >= c.type_vocab_size:
             raise ValueError(
@@ -292,6 +305,12 @@ class BertModel(BertPreTrainedModel):
             if attention_mask.shape != input_ids.shape:
                 raise ValueError(
                     f"attention_mask has shape {tuple(attention_mask.shape)}, input_ids {tuple(input_ids.shape)}; they must match."
+                )
+            if attention_mask.numel() and bool(((attention_mask != 0) & (attention_mask != 1)).any()):
+                bad = attention_mask[(attention_mask != 0) & (attention_mask != 1)][0].item()
+                raise ValueError(
+                    f"attention_mask holds {bad!r}: it must be 1 for real tokens and 0 for padding, "
+                    f"nothing else; build it with the tokenizer or (input_ids != pad_id).long()."
                 )
             mask = extended_attention_mask(attention_mask, x.dtype)
         rows = None

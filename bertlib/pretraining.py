@@ -97,6 +97,11 @@ def make_nsp_pairs(documents: Sequence[Sequence[str]], seed: int = 0, p_next: fl
         documents: each a list of sentences in order.
         seed: seeds the ``random.Random`` that makes every choice.
     """
+    if isinstance(documents, str) or any(isinstance(d, str) for d in documents):
+        raise TypeError(
+            "make_nsp_pairs needs documents as lists of sentences, e.g. [[s1, s2], [s3, s4]], "
+            "not a list of strings (each string would be read as a document of single characters)."
+        )
     docs = [list(d) for d in documents if len(d) > 0]
     if not docs:
         raise ValueError("Cannot build NSP pairs from an empty corpus: pass at least two documents.")

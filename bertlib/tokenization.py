@@ -9,6 +9,7 @@ pairs into the three tensors BERT reads: ``input_ids``, ``token_type_ids`` and
 from __future__ import annotations
 
 import os
+import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -63,6 +64,14 @@ class BertTokenizer:
             lowercase: lowercase and strip accents first, as the uncased BERT does.
             extra_special_tokens: more tokens never split, e.g. ["[ENT]", "[/ENT]"].
         """
+        if isinstance(texts, str):
+            raise TypeError(
+                "texts must be an iterable of strings, not one str (it would train on its characters): pass [text]."
+            )
+        if isinstance(extra_special_tokens, str):
+            raise TypeError(
+                f"extra_special_tokens must be a list of tokens, not one str: pass [{extra_special_tokens!r}]."
+            )
         texts = [t for t in texts if t and t.strip()]
         if not texts:
             raise ValueError("Cannot train a tokenizer on an empty corpus: pass at least one non-empty text.")
@@ -76,6 +85,16 @@ class BertTokenizer:
         words: Counter[str] = Counter()
         for text in texts:
             words.update(w for w, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text)))
+        # WordPiece keeps every character (word-initial and "##" forms), or words of the corpus become [UNK].
+        alphabet = len({w[0] for w in words} | {"##" + c for w in words for c in w[1:]})
+        if alphabet > vocab_size - len(specials):
+            warnings.warn(
+                f"vocab_size={vocab_size} is too small for the corpus's {alphabet} characters (word-initial and "
+                f"'##' forms) and {len(specials)} special tokens: the vocabulary grows to "
+                f"{alphabet + len(specials)}. Pass a larger vocab_size to silence this.",
+                stacklevel=2,
+            )
+            vocab_size = alphabet + len(specials)
         pieces = learn_wordpiece_vocab(words, vocab_size - len(specials), min_frequency)
         backend = Tokenizer(
             models.WordPiece(
@@ -114,6 +133,12 @@ class BertTokenizer:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write ``tokenizer.json``."""
+        parent = Path(path).absolute().parent
+        if not parent.is_dir():
+            raise FileNotFoundError(
+                f"Cannot save the tokenizer to {path}: the folder {parent} does not exist. "
+                f"Create it first (Path(folder).mkdir(parents=True)) or save into an existing folder."
+            )
         self.backend.save(str(path))
 
     def add_special_tokens(self, tokens: Sequence[str]) -> list[int]:
@@ -154,9 +179,19 @@ class BertTokenizer:
         ]
 
     def convert_ids_to_tokens(self, ids: Iterable[int] | torch.Tensor) -> list[str]:
+        return [self.backend.id_to_token(i) for i in self._checked_ids(ids)]
+
+    def _checked_ids(self, ids: Iterable[int] | torch.Tensor) -> list[int]:
         if isinstance(ids, torch.Tensor):
             ids = ids.tolist()
-        return [self.backend.id_to_token(int(i)) for i in ids]
+        ids = [int(i) for i in ids]
+        bad = [i for i in ids if not 0 <= i < self.vocab_size]
+        if bad:
+            raise ValueError(
+                f"Token id {bad[0]} is not in this tokenizer's vocabulary (ids 0..{self.vocab_size - 1}): "
+                f"decode ids that this tokenizer produced."
+            )
+        return ids
 
     # --------------------------------------------------------------- encoding
     def tokenize(self, text: str) -> list[str]:
@@ -254,9 +289,7 @@ class BertTokenizer:
 
     def decode(self, ids: Iterable[int] | torch.Tensor, skip_special_tokens: bool = True) -> str:
         """Ids back to text (subword pieces joined)."""
-        if isinstance(ids, torch.Tensor):
-            ids = ids.tolist()
-        return self.backend.decode(list(ids), skip_special_tokens=skip_special_tokens)
+        return self.backend.decode(self._checked_ids(ids), skip_special_tokens=skip_special_tokens)
 
     def __repr__(self) -> str:
         return f"BertTokenizer(vocab_size={self.vocab_size})"

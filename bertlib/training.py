@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
+import re
 import shutil
 import time
 from dataclasses import asdict, dataclass
@@ -74,8 +76,13 @@ class TrainingConfig:
             raise ValueError(
                 f"batch_size ({self.batch_size}) must be divisible by grad_accum_steps ({self.grad_accum_steps})."
             )
-        if self.lr <= 0 or self.warmup_steps < 0:
-            raise ValueError("lr must be positive and warmup_steps non-negative.")
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr)) or self.lr <= 0 or self.warmup_steps < 0:
+            raise ValueError(f"lr must be a positive finite number (got {self.lr!r}) and warmup_steps non-negative.")
+        if self.max_grad_norm is not None and not (math.isfinite(self.max_grad_norm) and self.max_grad_norm > 0):
+            raise ValueError(
+                f"max_grad_norm must be positive (or None for no clipping), got {self.max_grad_norm!r}: "
+                f"a negative value would reverse the gradient."
+            )
 
 
 def warmup_linear_decay(step: int, warmup_steps: int, total_steps: int) -> float:
@@ -211,7 +218,14 @@ class Trainer:
                 with contextlib.nullcontext() if sync else self._train_model.no_sync():
                     loss = self._train_model(**_to(batch, self.device)) / c.grad_accum_steps
                     loss.backward()
-                running += loss.item()
+                value = loss.item()
+                if not math.isfinite(value):
+                    raise FloatingPointError(
+                        f"The training loss is {value} at step {self.step + 1} (lr={self.optimizer.param_groups[0]['lr']:.3g}): "
+                        f"training diverged. Try a lower learning rate (TrainingConfig.lr), a longer warmup or "
+                        f"max_grad_norm=1.0; no checkpoint of the diverged weights was written."
+                    )
+                running += value
             if c.max_grad_norm:
                 # Over what the optimizer updates: a frozen or left-out weight's gradient must not
                 # shrink the step of the weights that are trained.
@@ -276,6 +290,12 @@ class Trainer:
     def save_checkpoint(self) -> Path:
         """Write checkpoint-<step>/ atomically: a hidden temp folder, then one rename."""
         root = Path(self.config.checkpoint_dir)
+        bad = [n for n, p in self.model.named_parameters() if not bool(torch.isfinite(p).all())]
+        if bad:
+            raise FloatingPointError(
+                f"Weights {bad[:3]} hold NaN or inf at step {self.step}: not saving them over the last finite "
+                f"checkpoint in {root}. Train again with a lower learning rate."
+            )
         root.mkdir(parents=True, exist_ok=True)
         final = root / f"checkpoint-{self.step}"
         tmp = root / f".checkpoint-{self.step}.tmp"
@@ -311,7 +331,20 @@ class Trainer:
         state_file = path / "trainer_state.json"
         if not state_file.is_file():
             raise CheckpointError(f"{path} has no trainer_state.json: it is not a training checkpoint.")
-        state = json.loads(state_file.read_text())
+        try:
+            state = json.loads(state_file.read_text())
+            step, saved = int(state["step"]), state.get("config", {})
+        except (ValueError, KeyError, TypeError) as e:
+            raise CheckpointError(
+                f"{state_file} is corrupted ({e}): delete the folder {path} to resume from an earlier "
+                f"checkpoint, or start again with a new checkpoint_dir."
+            ) from e
+        _check_same_run(saved, asdict(self.config), step, path)
+        if not (path / "optimizer.safetensors").is_file():
+            raise CheckpointError(
+                f"{path} has no optimizer.safetensors: it cannot resume training. Delete the folder to resume from "
+                f"an earlier checkpoint, or load only the weights with from_pretrained({str(path)!r})."
+            )
         self.model._load_matching(load_tensors(path / "model.safetensors", self.device), str(path))
         flat = load_tensors(path / "optimizer.safetensors", self.device)
         opt_state: dict[int, dict[str, torch.Tensor]] = {}
@@ -323,7 +356,14 @@ class Trainer:
                 f"{path} was saved with {len(state['param_groups'])} parameter groups, this "
                 f"Trainer has {len(self.optimizer.param_groups)}: resume with the same setup."
             )
-        self.optimizer.load_state_dict({"state": opt_state, "param_groups": state["param_groups"]})
+        try:
+            self.optimizer.load_state_dict({"state": opt_state, "param_groups": state["param_groups"]})
+        except ValueError as e:
+            raise CheckpointError(
+                f"{path} holds the optimizer of another model ({e}); it was probably written by a different model "
+                f"class. To fine-tune from it, load it with YourModel.from_pretrained({str(path)!r}) and train with "
+                f"a new checkpoint_dir."
+            ) from e
         self.step = int(state["step"])
         h = state["history"]
         self.history = History(train=h["train"], eval=h["eval"], seconds=h["seconds"])
@@ -352,7 +392,13 @@ class _LossOnly(nn.Module):
         self.model = model
 
     def forward(self, **batch: torch.Tensor) -> torch.Tensor:
-        return self.model(**batch).loss
+        loss = self.model(**batch).loss
+        if loss is None:
+            raise ValueError(
+                f"The model returned no loss: its batches have no labels (keys: {sorted(batch)}). Train on a "
+                f"dataset with labels, e.g. bertlib.finetuning.encode(task.train, task, tokenizer)."
+            )
+        return loss
 
 
 def _distributed() -> bool:
@@ -362,11 +408,31 @@ def _distributed() -> bool:
 def _checkpoints(root: Path) -> list[tuple[int, Path]]:
     if not root.is_dir():
         return []
+    # Only folders named exactly checkpoint-<N> that hold a trainer state: never a user's "checkpoint-4-keep".
     return [
         (int(p.name.split("-")[1]), p)
         for p in root.glob("checkpoint-*")
-        if p.name.split("-")[1].isdigit() and (p / "trainer_state.json").is_file()
+        if re.fullmatch(r"checkpoint-\d+", p.name) and (p / "trainer_state.json").is_file()
     ]
+
+
+# Settings that change what a run computes: resuming with another value would mix two runs.
+_RUN_FIELDS = ("batch_size", "lr", "warmup_steps", "weight_decay", "max_grad_norm", "seed")
+
+
+def _check_same_run(saved: dict[str, Any], ours: dict[str, Any], step: int, path: Path) -> None:
+    """Refuse to resume a checkpoint written by a run with other settings (a re-run cell with a new lr)."""
+    diff = [f"{k}={saved[k]!r} there, {ours[k]!r} here" for k in _RUN_FIELDS if k in saved and saved[k] != ours[k]]
+    if diff:
+        raise CheckpointError(
+            f"{path} was written by a run with other settings ({'; '.join(diff)}). Use a new checkpoint_dir "
+            f"for the new settings, or train(resume=False) to start over in this one."
+        )
+    if step > ours["steps"]:
+        raise CheckpointError(
+            f"{path} has already trained {step} steps, more than steps={ours['steps']}: raise steps, use a new "
+            f"checkpoint_dir, or train(resume=False) to start over."
+        )
 
 
 def _to(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:

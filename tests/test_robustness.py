@@ -1,0 +1,199 @@
+"""Bad input and faults: every case gets a clear error (naming the problem and the fix), never a wrong result."""
+
+import pytest
+import torch
+
+import bertlib
+from bertlib import BertConfig, BertForPreTraining, CheckpointError, TrainingConfig
+from bertlib.tasks import Example, Task
+from tests.helpers import DOCUMENTS, SENTENCES, tiny_tokenizer
+from tests.test_training import setup
+
+
+# ------------------------------------------------------------------ tokenizer
+def test_a_too_small_vocabulary_keeps_the_alphabet_and_warns():
+    texts = ["anna lives in oakton .", "ben works at the bakery ."]
+    with pytest.warns(UserWarning, match="too small"):
+        tok = bertlib.train_tokenizer(texts, vocab_size=12)
+    assert "[UNK]" not in tok.tokenize("anna lives")
+    korean = ["지수는 도서관에서 책을 읽는다 .", "민준은 빵집에서 일한다 ."]
+    with pytest.warns(UserWarning):
+        ko = bertlib.train_tokenizer(korean, vocab_size=10, lowercase=False)
+    assert "[UNK]" not in ko.tokenize(korean[0])
+
+
+def test_a_str_instead_of_a_list_is_a_type_error():
+    with pytest.raises(TypeError, match="not one str"):
+        bertlib.train_tokenizer("anna lives in oakton .")
+    with pytest.raises(TypeError, match="list of tokens"):
+        bertlib.train_tokenizer(SENTENCES, extra_special_tokens="[ENT]")
+
+
+def test_bad_ids_and_a_missing_folder_are_named(tmp_path):
+    tok = tiny_tokenizer()
+    with pytest.raises(ValueError, match="Token id -1"):
+        tok.decode([-1])
+    with pytest.raises(ValueError, match="Token id 99999"):
+        tok.convert_ids_to_tokens([99999])
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        tok.save(tmp_path / "missing" / "tokenizer.json")
+
+
+# ------------------------------------------------------------------- training
+def test_resume_refuses_another_runs_checkpoint(tmp_path):
+    first, _ = setup(tmp_path, steps=4)
+    first.train()
+    other, _ = setup(tmp_path, steps=4, lr=2e-3)
+    with pytest.raises(CheckpointError, match="lr=0.001 there, 0.002 here"):
+        other.train()
+    reseeded, _ = setup(tmp_path, steps=4, seed=1)
+    with pytest.raises(CheckpointError, match="seed"):
+        reseeded.train()
+    fewer, _ = setup(tmp_path, steps=2)
+    with pytest.raises(CheckpointError, match="already trained 4 steps"):
+        fewer.train()
+    fresh, _ = setup(tmp_path, steps=4, lr=2e-3)
+    fresh.train(resume=False)  # the explicit way to start over
+    assert fresh.step == 4
+
+
+def test_a_diverging_run_stops_and_keeps_its_finite_checkpoints(tmp_path):
+    trainer, _ = setup(tmp_path, steps=30, lr=1e6, save_every=1, keep_checkpoints=2, max_grad_norm=None)
+    with pytest.raises(FloatingPointError, match="at step .*lower learning rate"):
+        trainer.train()
+    folders = sorted((tmp_path / "ckpt").glob("checkpoint-*"))
+    for folder in folders:
+        model = BertForPreTraining.from_pretrained(folder)
+        assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_rotation_spares_a_users_copy(tmp_path):
+    trainer, _ = setup(tmp_path, steps=8, save_every=2, keep_checkpoints=1)
+    trainer.train(until=4)
+    copy = tmp_path / "ckpt" / "checkpoint-4-keep"
+    (tmp_path / "ckpt" / "checkpoint-4").rename(copy)
+    (copy / "trainer_state.json").write_text((copy / "trainer_state.json").read_text())
+    trainer.train()
+    assert copy.is_dir()
+
+
+def test_bad_max_grad_norm_and_lr():
+    for bad in (-1.0, 0.0, float("nan")):
+        with pytest.raises(ValueError, match="max_grad_norm"):
+            TrainingConfig(max_grad_norm=bad)
+    with pytest.raises(ValueError, match="lr"):
+        TrainingConfig(lr=float("nan"))
+
+
+def test_broken_training_checkpoints_are_named(tmp_path):
+    trainer, _ = setup(tmp_path, steps=4)
+    trainer.train()
+    folder = tmp_path / "ckpt" / "checkpoint-4"
+    state = folder / "trainer_state.json"
+    good = state.read_text()
+    state.write_text("{broken")
+    again, _ = setup(tmp_path, steps=4)
+    with pytest.raises(CheckpointError, match="trainer_state.json is corrupted"):
+        again.load_checkpoint()
+    state.write_text(good)
+    (folder / "optimizer.safetensors").unlink()
+    with pytest.raises(CheckpointError, match="no optimizer.safetensors"):
+        again.load_checkpoint()
+
+
+def test_a_classifier_cannot_resume_a_pretraining_checkpoint(tmp_path):
+    trainer, tok = setup(tmp_path, steps=4)
+    trainer.train()
+    clf = bertlib.BertForSequenceClassification(BertConfig.preset("test", vocab_size=tok.vocab_size))
+    rows = [{"input_ids": tok.encode(s)["input_ids"], "labels": i % 2} for i, s in enumerate(SENTENCES)]
+    other = bertlib.Trainer(clf, bertlib.EncodedDataset(rows), trainer.config)
+    with pytest.raises(CheckpointError, match="another model"):
+        other.train()
+
+
+def test_a_dataset_without_labels_is_named():
+    tok = tiny_tokenizer()
+    clf = bertlib.BertForSequenceClassification(BertConfig.preset("test", vocab_size=tok.vocab_size))
+    rows = [{"input_ids": tok.encode(s)["input_ids"]} for s in SENTENCES]
+    trainer = bertlib.Trainer(clf, bertlib.EncodedDataset(rows), TrainingConfig(steps=1, batch_size=2, progress=False))
+    with pytest.raises(ValueError, match="no labels"):
+        trainer.train()
+
+
+# --------------------------------------------------------------------- config
+@pytest.mark.parametrize(
+    "field, value",
+    [("layer_norm_eps", float("nan")), ("initializer_range", float("inf")), ("hidden_dropout_prob", "0.1")],
+)
+def test_config_numbers_are_checked(field, value):
+    with pytest.raises(ValueError, match=field):
+        BertConfig.preset("test", **{field: value})
+
+
+@pytest.mark.parametrize("content", ["null", "[]", "{}", '{"hidden_size": null}'])
+def test_bad_config_files_are_named(tmp_path, content):
+    path = tmp_path / "config.json"
+    path.write_text(content)
+    with pytest.raises(ValueError, match="config.json"):
+        BertConfig.load(path)
+
+
+# ---------------------------------------------------------------------- model
+def model_and_batch():
+    bertlib.set_seed(0)
+    model = BertForPreTraining(BertConfig.preset("test")).eval()
+    ids = torch.tensor([[2, 10, 11, 12, 3]])
+    return model, ids
+
+
+def test_attention_mask_must_be_zero_or_one():
+    model, ids = model_and_batch()
+    with pytest.raises(ValueError, match="attention_mask holds 2"):
+        model(ids, attention_mask=torch.tensor([[1, 1, 2, 1, 1]]))
+
+
+def test_bad_ids_get_clear_errors():
+    model, ids = model_and_batch()
+    with pytest.raises(ValueError, match="Token id -5 is negative"):
+        model(torch.tensor([[2, -5, 3]]))
+    with pytest.raises(ValueError, match="Segment id -1 is negative"):
+        model(ids, token_type_ids=torch.full_like(ids, -1))
+    with pytest.raises(ValueError, match="0 tokens"):
+        model(ids[:, :0])
+
+
+def test_labels_are_checked_and_an_empty_mask_gives_zero_loss():
+    model, ids = model_and_batch()
+    with pytest.raises(ValueError, match="MLM label 500"):
+        model(ids, labels=torch.tensor([[-100, 500, -100, -100, -100]]))
+    with pytest.raises(ValueError, match="NSP label 3"):
+        model(ids, labels=torch.full_like(ids, -100), next_sentence_label=torch.tensor([3]))
+    for logits_at in ("masked", "all"):
+        for mode in (model.eval, model.train):
+            mode()
+            loss = model(ids, labels=torch.full_like(ids, -100), logits_at=logits_at).mlm_loss
+            assert loss.item() == 0.0 and torch.isfinite(loss)
+    tagger = bertlib.BertForTokenClassification(BertConfig.preset("test", num_labels=3))
+    with pytest.raises(ValueError, match="Label 7"):
+        tagger(ids, labels=torch.tensor([[-100, 7, 0, 1, -100]]))
+    assert tagger(ids, labels=torch.full_like(ids, -100)).loss.item() == 0.0
+    regressor = bertlib.BertForSequenceClassification(BertConfig.preset("test", num_labels=1))
+    with pytest.raises(ValueError, match="one label per example"):
+        regressor(ids.repeat(2, 1), labels=torch.zeros(2, 2))
+
+
+# ----------------------------------------------------------------------- data
+def test_nsp_pairs_need_documents():
+    with pytest.raises(TypeError, match="lists of sentences"):
+        bertlib.make_nsp_pairs(SENTENCES)
+    assert bertlib.make_nsp_pairs(DOCUMENTS)  # the valid form still works
+
+
+def test_a_wrong_answer_start_is_refused():
+    tok = tiny_tokenizer()
+    task = Task("qa", "span", [], [], [])
+    good = Example("where does anna live ?", "anna lives in oakton .", answer_start=14, answer_text="oakton")
+    bertlib.finetuning.encode([good], task, tok)
+    bad = Example("where does anna live ?", "anna lives in oakton .", answer_start=5, answer_text="oakton")
+    with pytest.raises(ValueError, match="answer_start=5"):
+        bertlib.finetuning.encode([bad], task, tok)
