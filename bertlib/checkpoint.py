@@ -8,6 +8,7 @@ so an interrupted save never leaves a half-written checkpoint behind.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from safetensors.torch import save_file
 
 from .config import BertConfig
 
-__all__ = ["PreTrainedMixin", "CheckpointError", "save_tensors", "load_tensors", "atomic_write"]
+__all__ = ["PreTrainedMixin", "CheckpointError", "save_tensors", "load_tensors", "atomic_write", "atomic_folder"]
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
@@ -40,6 +41,57 @@ def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def atomic_folder(directory: str | os.PathLike, write: Callable[[Path], Any]) -> Path:
+    """Write a whole folder atomically: ``write(tmp)`` fills a hidden sibling folder, which then replaces it.
+
+    Config, weights and tokenizer appear together or not at all; if ``write`` fails the previous
+    folder is left untouched and loadable. Other files already in the folder are carried over
+    (hard links, so nothing is copied and nothing is lost).
+    """
+    directory = Path(os.path.abspath(directory))
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
+    old = directory.with_name(f".{directory.name}.old-{os.getpid()}")
+    for leftover in (tmp, old):
+        shutil.rmtree(leftover, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        write(tmp)
+        if directory.is_dir():
+            for entry in directory.iterdir():
+                if not (tmp / entry.name).exists():
+                    _link(entry, tmp / entry.name)
+        for f in tmp.rglob("*"):
+            if f.is_file():
+                with open(f, "rb") as fh:
+                    os.fsync(fh.fileno())  # every byte is on disk before the rename makes it visible
+        if directory.exists():
+            os.replace(directory, old)
+            try:
+                os.replace(tmp, directory)
+            except BaseException:
+                os.replace(old, directory)  # put the previous folder back
+                raise
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, directory)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return directory
+
+
+def _link(src: Path, dst: Path) -> None:
+    try:
+        if src.is_dir():
+            shutil.copytree(src, dst, copy_function=os.link)
+        else:
+            os.link(src, dst)
+    except OSError:  # a file system without hard links: copy instead
+        if dst.is_dir():
+            shutil.rmtree(dst)  # a half-linked folder
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, dst)
 
 
 def save_tensors(
@@ -83,15 +135,17 @@ class PreTrainedMixin:
         Returns:
             The folder, as a Path.
         """
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
         # Tied tensors are stored once (safetensors refuses shared storage); they are re-tied on load.
         state = {k: v for k, v in self.state_dict().items() if k not in self._tied_weights}
-        save_tensors(state, directory / WEIGHTS_NAME)
-        self.config.save(directory / CONFIG_NAME)  # atomic too
-        if tokenizer is not None:
-            atomic_write(directory / TOKENIZER_NAME, tokenizer.save)
-        return directory
+
+        def write(folder: Path) -> None:
+            save_tensors(state, folder / WEIGHTS_NAME)
+            self.config.save(folder / CONFIG_NAME)
+            if tokenizer is not None:
+                tokenizer.save(folder / TOKENIZER_NAME)
+
+        atomic_folder(directory, write)  # the files appear together, or the old folder stays as it was
+        return Path(directory)
 
     @classmethod
     def from_pretrained(cls, directory: str | os.PathLike, **config_overrides: Any):

@@ -197,3 +197,28 @@ def test_a_wrong_answer_start_is_refused():
     bad = Example("where does anna live ?", "anna lives in oakton .", answer_start=5, answer_text="oakton")
     with pytest.raises(ValueError, match="answer_start=5"):
         bertlib.finetuning.encode([bad], task, tok)
+
+
+# ----------------------------------------------------------- checkpoint folder
+def test_a_failed_save_leaves_the_previous_checkpoint_loadable(tmp_path, monkeypatch):
+    folder = tmp_path / "model"
+    bertlib.set_seed(0)
+    first = BertForPreTraining(BertConfig.preset("test"))
+    first.save_pretrained(folder)
+    (folder / "notes.txt").write_text("mine")
+    second = BertForPreTraining(BertConfig.preset("test", vocab_size=60))
+
+    def fail(self, path):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(BertConfig, "save", fail)
+    with pytest.raises(OSError, match="disk full"):
+        second.save_pretrained(folder)
+    monkeypatch.undo()
+    loaded = BertForPreTraining.from_pretrained(folder)  # the old config and the old weights, together
+    for k, v in first.state_dict().items():
+        assert torch.equal(loaded.state_dict()[k], v)
+    second.save_pretrained(folder)
+    assert BertForPreTraining.from_pretrained(folder).config.vocab_size == 60
+    assert (folder / "notes.txt").read_text() == "mine"  # the user's file survives the swap
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no temporary folder left behind
