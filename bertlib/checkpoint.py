@@ -148,7 +148,9 @@ class PreTrainedMixin:
         return Path(directory)
 
     @classmethod
-    def from_pretrained(cls, directory: str | os.PathLike, **config_overrides: Any):
+    def from_pretrained(
+        cls, directory: str | os.PathLike, allow_architecture_change: bool = False, **config_overrides: Any
+    ):
         """Load a checkpoint folder written by bertlib or by Hugging Face ``transformers``.
 
         Keys are matched with or without the ``bert.`` prefix, so a bare encoder
@@ -162,12 +164,30 @@ class PreTrainedMixin:
             **config_overrides: fields to change, e.g. ``num_labels=3`` for a new
                 head or ``attn_implementation="eager"``. Shape fields must agree
                 with the weights.
+            allow_architecture_change: permit overrides of fields that change what the weights
+                compute without changing their shapes (``num_attention_heads``, ``hidden_act``,
+                ``layer_norm_eps``, ``num_hidden_layers``, ...); without it they are refused, since
+                the result would be a different model than the checkpoint's.
         """
         directory = Path(directory)
         if not directory.is_dir():
             raise CheckpointError(
                 f"Checkpoint folder {directory} does not exist. Train and save a model first "
                 f"(model.save_pretrained(folder)) or check the path."
+            )
+        saved = BertConfig.load(directory / CONFIG_NAME)
+        changed = {
+            k: (getattr(saved, k), v)
+            for k, v in config_overrides.items()
+            if k in _ARCHITECTURE and getattr(saved, k) != v
+        }
+        if changed and not allow_architecture_change:
+            raise CheckpointError(
+                f"{directory / CONFIG_NAME} says "
+                + ", ".join(f"{k}={old!r}" for k, (old, _) in changed.items())
+                + f"; overriding it ({', '.join(f'{k}={new!r}' for k, (_, new) in changed.items())}) would run the "
+                f"checkpoint's weights as a different model. Leave it out, or pass allow_architecture_change=True "
+                f"if that is what you mean."
             )
         config = BertConfig.load(directory / CONFIG_NAME, **config_overrides)
         _check_tokenizer_file(directory / TOKENIZER_NAME, config)
@@ -209,6 +229,11 @@ class PreTrainedMixin:
             for k in sorted(set(state) & expected):
                 own[k].copy_(state[k])
         return {"missing_keys": missing, "unexpected_keys": unexpected}
+
+
+# Config fields that change what the stored weights compute while every shape still fits (a changed
+# shape field fails the shape check instead): a checkpoint's values must not be overridden silently.
+_ARCHITECTURE = ("num_hidden_layers", "num_attention_heads", "hidden_act", "layer_norm_eps")
 
 
 def _modern_key(key: str) -> str:

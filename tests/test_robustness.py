@@ -222,3 +222,14 @@ def test_a_failed_save_leaves_the_previous_checkpoint_loadable(tmp_path, monkeyp
     assert BertForPreTraining.from_pretrained(folder).config.vocab_size == 60
     assert (folder / "notes.txt").read_text() == "mine"  # the user's file survives the swap
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no temporary folder left behind
+
+
+def test_overriding_the_architecture_of_a_checkpoint_is_refused(tmp_path):
+    bertlib.set_seed(0)
+    BertForPreTraining(BertConfig.preset("test")).save_pretrained(tmp_path)  # 3 heads
+    with pytest.raises(CheckpointError, match="num_attention_heads=3.*allow_architecture_change"):
+        BertForPreTraining.from_pretrained(tmp_path, num_attention_heads=4)
+    changed = BertForPreTraining.from_pretrained(tmp_path, num_attention_heads=4, allow_architecture_change=True)
+    assert changed.config.num_attention_heads == 4
+    same = BertForPreTraining.from_pretrained(tmp_path, hidden_dropout_prob=0.2, num_labels=3)  # not architecture
+    assert same.config.num_hidden_layers == 2
