@@ -340,6 +340,16 @@ class Trainer:
                 f"checkpoint, or start again with a new checkpoint_dir."
             ) from e
         _check_same_run(saved, asdict(self.config), step, path)
+        model_config = getattr(self.model, "config", None)
+        if model_config is not None and (path / "config.json").is_file():
+            theirs = json.loads((path / "config.json").read_text())
+            ours = model_config.to_dict()
+            diff = [f"{k}={theirs[k]!r} there, {ours[k]!r} here" for k in ours if k in theirs and theirs[k] != ours[k]]
+            if diff:
+                raise CheckpointError(
+                    f"{path} holds a model with another config ({'; '.join(diff[:4])}). Use a new checkpoint_dir "
+                    f"for this model, or train(resume=False) to start over."
+                )
         if not (path / "optimizer.safetensors").is_file():
             raise CheckpointError(
                 f"{path} has no optimizer.safetensors: it cannot resume training. Delete the folder to resume from "

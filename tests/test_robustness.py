@@ -233,3 +233,12 @@ def test_overriding_the_architecture_of_a_checkpoint_is_refused(tmp_path):
     assert changed.config.num_attention_heads == 4
     same = BertForPreTraining.from_pretrained(tmp_path, hidden_dropout_prob=0.2, num_labels=3)  # not architecture
     assert same.config.num_hidden_layers == 2
+
+
+def test_resume_refuses_a_model_with_another_config(tmp_path):
+    first, tok = setup(tmp_path, steps=4)
+    first.train()
+    bigger = BertForPreTraining(BertConfig.preset("test", vocab_size=tok.vocab_size, hidden_dropout_prob=0.2))
+    other = bertlib.Trainer(bigger, first.train_data, first.config)
+    with pytest.raises(CheckpointError, match="hidden_dropout_prob=0.0 there, 0.2 here"):
+        other.train()
