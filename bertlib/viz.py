@@ -6,12 +6,96 @@ the built book still teaches where no kernel runs.
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 
-__all__ = ["plot_history", "attention_heatmap", "attention_grid", "head_view", "model_view", "trim_padding"]
+__all__ = [
+    "Table",
+    "show_table",
+    "plot_history",
+    "attention_heatmap",
+    "attention_grid",
+    "head_view",
+    "model_view",
+    "trim_padding",
+]
+
+# A cell that reads as a number (12, -0.5, 3.1%, 1,024, 1e-4, "72.2% (70% to 75%)") is aligned right.
+_NUMERIC = re.compile(r"^[-+\u2212]?[\d.,]+(e[-+]?\d+)?\s*%?(\s*\(.*\))?$", re.I)
+
+
+class Table:
+    """A small result table that renders as a real table in Jupyter, Colab and the built book.
+
+    Jupyter picks ``_repr_html_`` (an HTML ``<table>`` with a ``<caption>``); a plain console,
+    or any front end without HTML, gets ``__repr__``'s aligned text. Cells are shown as text:
+    they are HTML-escaped, never parsed as Markdown.
+    """
+
+    def __init__(self, header: Sequence, rows: Sequence[Sequence], caption: str = ""):
+        self.header = [str(h) for h in header]
+        self.rows = [[str(c) for c in row] for row in rows]
+        self.caption = str(caption)
+        for i, row in enumerate(self.rows):
+            if len(row) != len(self.header):
+                raise ValueError(
+                    f"Row {i} has {len(row)} cells but the header has {len(self.header)}: {row!r}. "
+                    "Give every row one cell per column (an empty string for a blank cell)."
+                )
+        # First column left (it names the row); a column of numbers right, so digits line up.
+        self.align = ["left"] + [
+            "right" if all(_NUMERIC.match(r[k].strip()) for r in self.rows if r[k].strip()) else "left"
+            for k in range(1, len(self.header))
+        ]
+
+    def _repr_html_(self) -> str:
+        def cells(row, tag):
+            return "".join(
+                f'<{tag} style="text-align: {a}">{html.escape(c)}</{tag}>' for c, a in zip(row, self.align, strict=True)
+            )
+
+        caption = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
+        body = "".join(f"<tr>{cells(r, 'td')}</tr>" for r in self.rows)
+        return (
+            f'<table class="bertlib-table">{caption}<thead><tr>{cells(self.header, "th")}</tr></thead>'
+            f"<tbody>{body}</tbody></table>"
+        )
+
+    def __repr__(self) -> str:
+        widths = [max(len(r[k]) for r in [self.header, *self.rows]) for k in range(len(self.header))]
+
+        def line(row):
+            return "  ".join(
+                c.ljust(w) if a == "left" else c.rjust(w) for c, w, a in zip(row, widths, self.align, strict=True)
+            )
+
+        lines = [self.caption] if self.caption else []
+        lines += [line(self.header).rstrip(), "  ".join("-" * w for w in widths)]
+        lines += [line(r).rstrip() for r in self.rows]
+        return "\n".join(lines)
+
+
+def show_table(header: Sequence, rows: Sequence[Sequence], caption: str = "") -> Table:
+    """A result table: the last line of a cell shows it; elsewhere pass it to ``display``.
+
+    Args:
+        header: the column names.
+        rows: one sequence of cells per row, as many as the header has (each cell is shown with ``str``).
+        caption: one line above the table saying what it measures.
+    """
+    return Table(header, rows, caption)
+
+
+def _numpy(x) -> np.ndarray:
+    """A float NumPy copy of a tensor or array, for matplotlib (which must not be given tensors)."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().float().cpu().numpy()
+    return np.asarray(x, dtype=np.float32)
 
 
 def plot_history(
@@ -79,8 +163,8 @@ def attention_heatmap(
     cmap: str = "viridis",
 ):
     """Draw one (T, T) attention matrix: row = the query token, column = the token it attends to."""
-    w = weights.detach().float().cpu()
-    if w.dim() != 2 or w.shape[0] != w.shape[1] or w.shape[0] != len(tokens):
+    w = _numpy(weights)
+    if w.ndim != 2 or w.shape[0] != w.shape[1] or w.shape[0] != len(tokens):
         raise ValueError(
             f"Expected a ({len(tokens)}, {len(tokens)}) matrix for {len(tokens)} tokens, got {tuple(w.shape)}."
         )
@@ -127,7 +211,7 @@ def attention_grid(
     for r, layer in enumerate(layers):
         for h in range(heads):
             ax = axes[r, h]
-            ax.imshow(atts[layer][0, h], cmap="viridis", vmin=0, vmax=1)
+            ax.imshow(_numpy(atts[layer][0, h]), cmap="viridis", vmin=0, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
             if r == 0:
