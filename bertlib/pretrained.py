@@ -11,6 +11,8 @@ following :data:`SMALL_BERT_RECIPE`, and cached in ``~/.cache/bertlib``.
 
 from __future__ import annotations
 
+import ast
+import functools
 import hashlib
 import json
 import os
@@ -45,6 +47,8 @@ __all__ = [
     "load_small_bert_history",
     "small_bert_path",
     "cache_root",
+    "code_fingerprint",
+    "weight_modules",
 ]
 
 RECIPE_NAME = "recipe.json"
@@ -113,13 +117,74 @@ class SmallBertRecipe:
         return asdict(self)
 
     def short_hash(self, fingerprint: str = "") -> str:
-        """Ten hex digits naming this recipe (plus a corpus fingerprint) in the cache."""
-        text = json.dumps(self.to_dict(), sort_keys=True) + fingerprint + _FORMAT
+        """Ten hex digits naming this recipe (plus a corpus fingerprint) in the cache.
+
+        The code that turns a recipe into weights is part of the name too
+        (:func:`code_fingerprint`), so a checkout with other training code never
+        loads a model that another checkout trained.
+        """
+        text = json.dumps(self.to_dict(), sort_keys=True) + fingerprint + _FORMAT + code_fingerprint()
         return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
 SMALL_BERT_RECIPE = SmallBertRecipe()
-_FORMAT = "small-bert-v1"  # bump when the training code changes what a recipe produces
+_FORMAT = "small-bert-v1"  # the cache folder's layout; bump it when that changes
+
+
+def _strip_docstrings(tree: ast.AST) -> ast.AST:
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+def _local_imports(tree: ast.AST) -> set[str]:
+    """The bertlib modules a module imports (bertlib imports itself with relative imports only)."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found.update([node.module.split(".")[0]] if node.module else [a.name for a in node.names])
+    return found
+
+
+def weight_modules(root: str | os.PathLike | None = None) -> dict[str, Path]:
+    """This module and every bertlib module it imports, directly or not: the code behind the weights.
+
+    ``root`` is the package folder to read (default: this installed bertlib).
+    """
+    root = Path(root) if root is not None else Path(__file__).resolve().parent
+    found: dict[str, Path] = {}
+    todo = [Path(__file__).stem]
+    while todo:
+        name = todo.pop()
+        path = root / f"{name}.py"
+        if not path.is_file():
+            path = root / name / "__init__.py"  # a subpackage
+        found[name] = path
+        todo += sorted(_local_imports(ast.parse(path.read_text(encoding="utf-8"))) - found.keys() - set(todo))
+    return dict(sorted(found.items()))
+
+
+@functools.lru_cache(maxsize=4)
+def code_fingerprint(root: str | os.PathLike | None = None) -> str:
+    """sha256 of the code that decides the small BERT's weights (:func:`weight_modules`) and the torch version.
+
+    Modules are compared as syntax trees without docstrings: comments and
+    documentation do not retrain the model, any change to what runs does.
+    """
+    trees = [
+        f"{name}\n{ast.dump(_strip_docstrings(ast.parse(path.read_text(encoding='utf-8'))))}"
+        for name, path in weight_modules(root).items()
+    ]
+    text = "\n".join(trees) + f"\ntorch {torch.__version__}"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass

@@ -17,3 +17,15 @@ DOCUMENTS = [SENTENCES[0:3], SENTENCES[3:6], SENTENCES[6:8]]
 
 def tiny_tokenizer():
     return bertlib.train_tokenizer(SENTENCES, vocab_size=400)
+
+
+def load_script(name: str):
+    """A build script of scripts/ as a module (scripts/ is not a package)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

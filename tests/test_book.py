@@ -18,9 +18,11 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
+from helpers import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "_build"
+execute_lessons = load_script("execute_lessons")
 
 
 def _toc_files(entries) -> list[str]:
@@ -93,6 +95,12 @@ def test_lesson_executed_without_error(lesson, site_dir):
     assert not record.traceback, f"{lesson} failed:\n{record.traceback}"
     assert cache.get_cached_project_nb(str(notebook)) is not None, (
         f"{lesson}: no cached run of its current code (edited after the build, or failed)"
+    )
+    # ... and that run used this bertlib and this lock (scripts/execute_lessons.py re-executes
+    # a lesson when either changed), so the page shows what today's code prints.
+    cached = cache.match_cache_notebook(nbformat.read(notebook, as_version=4))
+    assert cached.data.get("bertlib_source") == execute_lessons.source_fingerprint(), (
+        f"{lesson}: the site shows a run made with other bertlib code or packages: run `make book`"
     )
 
     # Every code cell of the executed notebook ran, and none raised unless it
