@@ -1,6 +1,7 @@
 """The student edition and the autograder (python -m bertlib student|grade)."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -8,6 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+import bertlib
 from bertlib import classroom
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,6 +92,30 @@ def test_strip_solution_keeps_the_surrounding_code():
         classroom.strip_solution("### BEGIN SOLUTION\nx = 1", "bad")
     with pytest.raises(ValueError, match="no '### BEGIN SOLUTION'"):
         classroom.strip_solution("x = 1", "bad")
+    with pytest.raises(ValueError, match="without a '### BEGIN SOLUTION' before it"):
+        classroom.strip_solution("x = 1\n### END SOLUTION", "bad")
+
+
+def test_nested_solution_blocks_are_rejected():
+    nested = "### BEGIN SOLUTION\na = 1\n### BEGIN SOLUTION\nb = 2\n### END SOLUTION\nsecret = 3\n### END SOLUTION"
+    with pytest.raises(ValueError, match="cannot nest"):
+        classroom.strip_solution(nested, "nested")
+
+
+def test_top_level_stub_keeps_run_all_going():
+    """A stub at the top level of a cell assigns NotImplemented instead of raising, so "Run All" goes on."""
+    src = "x = 1\n### BEGIN SOLUTION\nuntrained = 0.69\na, b = 1, 2\n### END SOLUTION"
+    out = classroom.strip_solution(src, "ex7-3-solution")
+    assert out.splitlines()[1:] == [
+        "# YOUR CODE HERE: replace NotImplemented with your answer (ex7-3-solution)",
+        "untrained = NotImplemented",
+        "a = NotImplemented",
+        "b = NotImplemented",
+    ]
+    other = classroom.strip_solution("### BEGIN SOLUTION\nprint(42)\n### END SOLUTION", "ex")
+    assert "raise NotImplementedError" in other  # not an assignment: nothing to stand in for
+    r = bertlib.checks.check_split_heads(NotImplemented)
+    assert not r and "Not implemented yet" in r.message
 
 
 def test_student_edition(tmp_path):
@@ -106,9 +132,46 @@ def test_student_edition(tmp_path):
     assert student.cells[2].source == nb.cells[2].source  # checks are kept
 
 
+def test_student_edition_strips_every_solution_whatever_its_tags(tmp_path):
+    untagged = nbformat.v4.new_code_cell(
+        "def f():\n    ### BEGIN SOLUTION\n    return 'untagged answer'\n    ### END SOLUTION"
+    )
+    capital = nbformat.v4.new_code_cell("### BEGIN SOLUTION\nanswer = 'capital answer'\n### END SOLUTION")
+    capital.metadata = {"tags": ["Solution"]}
+    prose = nbformat.v4.new_markdown_cell("Why?\n\n### BEGIN SOLUTION\nBecause of the prose answer.\n### END SOLUTION")
+    src = notebook(tmp_path, "leaky.ipynb", untagged, capital, prose)
+    with pytest.warns(UserWarning, match="nbgrader would refuse"):
+        (out,) = classroom.make_student_edition(src, tmp_path / "student")
+    text = out.read_text()
+    assert "answer'" not in text and "prose answer" not in text and "SOLUTION" not in text
+    cells = nbformat.read(out, as_version=4).cells
+    assert "raise NotImplementedError" in cells[1].source and "answer = NotImplemented" in cells[2].source
+    assert "YOUR ANSWER HERE" in cells[3].source and cells[3].source.startswith("Why?")
+
+
+def test_student_edition_never_overwrites_the_answer_key(tmp_path):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    src = two_exercises(lessons, "lesson.ipynb")
+    key = src.read_bytes()
+    for dst in (lessons, tmp_path / "lessons" / ".." / "lessons", lessons / "."):
+        with pytest.raises(ValueError, match="over itself"):
+            classroom.make_student_edition(lessons, dst)
+    with pytest.raises(ValueError, match="is a file"):
+        classroom.make_student_edition(lessons, src)
+    with pytest.raises(ValueError, match="over itself"):
+        classroom.make_student_edition(src, src)
+    with pytest.raises(ValueError, match="over itself"):
+        classroom.make_student_edition(src, lessons)  # a folder destination: lessons/lesson.ipynb again
+    (tmp_path / "link").symlink_to(lessons)
+    with pytest.raises(ValueError, match="over itself"):
+        classroom.make_student_edition(lessons, tmp_path / "link")
+    assert src.read_bytes() == key
+
+
 def test_one_right_one_wrong_gets_exactly_that(tmp_path):
     path = two_exercises(tmp_path, "mixed.ipynb", weights=WEIGHTS_WRONG)
-    rows = classroom.grade_notebook(path, timeout=120)
+    rows = classroom.grade_notebook(path, release=path, timeout=120)
     assert [(r.exercise, r.passed, r.points, r.max_points) for r in rows] == [
         ("ex-weights-check", False, 0, 1),
         ("ex-heads-check", True, 2, 2),
@@ -118,20 +181,77 @@ def test_one_right_one_wrong_gets_exactly_that(tmp_path):
 
 def test_a_crash_in_one_exercise_still_grades_the_others(tmp_path):
     path = two_exercises(tmp_path, "crash.ipynb", weights="attention_weights = undefined_name + 1")
-    rows = classroom.grade_notebook(path, timeout=120)
+    rows = classroom.grade_notebook(path, release=path, timeout=120)
     assert not rows[0].passed and "NameError" in rows[0].message
     assert rows[1].passed
 
 
-def test_endless_loop_is_stopped_by_the_time_limit(tmp_path):
-    path = notebook(
+def test_a_loop_is_stopped_by_the_time_limit_and_a_dead_kernel_is_reported_as_such(tmp_path):
+    release = notebook(
         tmp_path,
         "loop.ipynb",
         solution("ex-loop", "### BEGIN SOLUTION\nwhile True:\n    pass\n### END SOLUTION"),
         check("ex-loop-check", "bertlib.checks.check_split_heads(lambda x, n: x)"),
     )
-    rows = classroom.grade_notebook(path, timeout=15)
-    assert len(rows) == 1 and not rows[0].passed and "time limit" in rows[0].message
+    submissions = tmp_path / "submissions"
+    submissions.mkdir()
+    shutil.copy(release, submissions / "loop.ipynb")
+    dead = nbformat.read(release, as_version=4)
+    dead.cells[1].source = "import os\nos._exit(1)"
+    nbformat.write(dead, submissions / "dead.ipynb")
+    rows = {r.notebook: r for r in classroom.grade_path(submissions, release, timeout=15)}
+    assert not rows["loop.ipynb"].passed and "time limit" in rows["loop.ipynb"].message
+    assert not rows["dead.ipynb"].passed and "kernel died" in rows["dead.ipynb"].message
+    assert "time limit" not in rows["dead.ipynb"].message
+
+
+def test_the_grader_trusts_nothing_in_a_submission(tmp_path):
+    release = two_exercises(tmp_path, "lesson.ipynb")
+    submissions = tmp_path / "submissions"
+    submissions.mkdir()
+
+    def submit(name, change=lambda cells: None):
+        nb = nbformat.read(release, as_version=4)
+        change(nb.cells)
+        nbformat.write(nb, submissions / name)
+
+    def tamper(cells):  # a wrong answer, its check emptied, the other worth 100 points, a cell of its own
+        cells[1].source = WEIGHTS_WRONG
+        cells[2].source = "pass"
+        cells[4].metadata["nbgrader"]["points"] = 100
+        cells.append(check("my-bonus", "pass", points=50))
+
+    def fake(cells):  # a check function replaced in the kernel: it reports nothing, so nothing is earned
+        cells[3].source = "bertlib.checks.check_split_heads = lambda f: 'ok'\n" + HEADS_OK
+
+    submit(
+        "a_deletes_b.ipynb", lambda cells: cells.insert(1, nbformat.v4.new_code_cell("import os\nos.remove('b.ipynb')"))
+    )
+    submit("b.ipynb")
+    submit("c_tampers.ipynb", tamper)
+    submit("d_deletes_its_checks.ipynb", lambda cells: [cells.pop(4), cells.pop(2)])
+    submit("e_fakes_a_check.ipynb", fake)
+    (submissions / "f_not_json.ipynb").write_text("this is not a notebook")
+    rows = classroom.grade_path(submissions, release, timeout=120)
+    got = {(r.notebook, r.exercise): (r.points, r.max_points) for r in rows}
+    assert got == {
+        ("a_deletes_b.ipynb", "ex-weights-check"): (1, 1),
+        ("a_deletes_b.ipynb", "ex-heads-check"): (2, 2),
+        ("b.ipynb", "ex-weights-check"): (1, 1),
+        ("b.ipynb", "ex-heads-check"): (2, 2),
+        ("c_tampers.ipynb", "ex-weights-check"): (0, 1),
+        ("c_tampers.ipynb", "ex-heads-check"): (2, 2),
+        ("d_deletes_its_checks.ipynb", "ex-weights-check"): (1, 1),
+        ("d_deletes_its_checks.ipynb", "ex-heads-check"): (2, 2),
+        ("e_fakes_a_check.ipynb", "ex-weights-check"): (1, 1),
+        ("e_fakes_a_check.ipynb", "ex-heads-check"): (0, 2),
+        ("f_not_json.ipynb", "ex-weights-check"): (0, 1),
+        ("f_not_json.ipynb", "ex-heads-check"): (0, 2),
+    }, classroom.format_table(rows)
+    assert (submissions / "b.ipynb").is_file()
+    messages = {(r.notebook, r.exercise): r.message for r in rows}
+    assert "No result from the check attention.split_heads" in messages["e_fakes_a_check.ipynb", "ex-heads-check"]
+    assert "not a readable notebook" in messages["f_not_json.ipynb", "ex-weights-check"]
 
 
 def test_command_line_writes_table_and_json(tmp_path):
@@ -142,6 +262,8 @@ def test_command_line_writes_table_and_json(tmp_path):
             "-m",
             "bertlib",
             "grade",
+            str(path),
+            "--release",
             str(path),
             "--timeout",
             "120",
@@ -162,11 +284,12 @@ def test_command_line_writes_table_and_json(tmp_path):
 @pytest.mark.parametrize("lesson", LESSONS, ids=[p.stem for p in LESSONS])
 def test_student_edition_scores_zero_with_a_message_for_every_exercise(lesson, tmp_path):
     # (The answer key's full marks are checked on the book build's executed notebooks,
-    # tests/test_book.py::test_answer_key_passes_every_check, so the lessons run once there.)
+    # tests/test_book.py::test_answer_key_passes_every_check, so the lessons run once there;
+    # tests/test_nbgrader.py grades the answer key of two lessons with nbgrader and bertlib.)
     expected = classroom.list_exercises(lesson)
     assert expected, f"{lesson.name} has no checked exercises"
     (student,) = classroom.make_student_edition(lesson, tmp_path / lesson.name)
-    rows = classroom.grade_notebook(student, timeout=900, cwd=str(lesson.parent))
+    rows = classroom.grade_notebook(student, release=lesson, timeout=900, cwd=str(lesson.parent))
     assert [r.exercise for r in rows] == [e.grade_id for e in expected]
     assert not any(r.passed for r in rows), classroom.format_table(rows)
     for r in rows:  # every exercise says what to do; nothing crashed the run or timed out
@@ -181,7 +304,7 @@ def test_stubbed_top_level_answer_reads_as_not_implemented(tmp_path):
         check("ex-rowsum-check", "assert row_sum == 1.0"),
     )
     (student,) = classroom.make_student_edition(src, tmp_path / "student")
-    (row,) = classroom.grade_notebook(student, timeout=60)
+    (row,) = classroom.grade_notebook(student, release=src, timeout=60)
     assert not row.passed and "Not implemented yet" in row.message
 
 
@@ -192,10 +315,13 @@ def test_plain_assert_check_cells_follow_nbgrader_rules(tmp_path):
         solution("ex-a", "### BEGIN SOLUTION\nrow_sum = 1.0\n### END SOLUTION"),
         check("ex-a-check", "assert row_sum == 1.0"),
         check("ex-b-check", "assert row_sum == 2.0, 'rows sum to 1'"),
+        check("ex-c-check", "import sys\nprint('no', file=sys.stderr)"),
+        check("ex-d-check", "0.5", points=2),
     )
-    rows = classroom.grade_notebook(path, timeout=60)
-    assert [(r.passed, r.points) for r in rows] == [(True, 1), (False, 0)]
+    rows = classroom.grade_notebook(path, release=path, timeout=60)
+    assert [(r.passed, r.points) for r in rows] == [(True, 1), (False, 0), (False, 0), (False, 0.5)]
     assert "AssertionError: rows sum to 1" in rows[1].message
+    assert "stderr" in rows[2].message and "Partial credit" in rows[3].message
 
 
 def test_solution_markers_inside_an_expression_are_rejected(tmp_path):

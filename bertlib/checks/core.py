@@ -1,25 +1,48 @@
 """The exercise-check framework: run the reader's code against the reference, say what is wrong.
 
-A check never raises for a wrong or unfinished answer: it returns a
-:class:`CheckResult` that shows as a green or red box in Jupyter, so a
-notebook with one unfinished exercise still runs to the end. Every result
-is also appended, as one JSON line, to the file named by the environment
-variable ``BERTLIB_GRADE_FILE`` when it is set: that is how the autograder
-collects results from an executed notebook.
+For a reader, a check never raises for a wrong or unfinished answer: it
+returns a :class:`CheckResult` that shows as a green or red box in Jupyter,
+so "Run All" on a notebook with unfinished exercises still runs to the end.
+
+Under a grader, that is, when the environment variable ``NBGRADER_EXECUTION``
+is set (nbgrader sets it to ``autograde`` or ``validate`` for the kernel, and
+``python -m bertlib grade`` sets it too), a check that does not pass raises
+:class:`ExerciseFailed`, so nbgrader scores the cell 0. A check that passes
+is shown as display data rather than as the cell's result, which nbgrader
+would try to read as partial credit; with no result, nbgrader gives the cell
+full points. While the checker runs under a grader, what it writes to stderr
+(warnings) goes to stdout instead, because nbgrader scores a cell that writes
+to stderr 0 too.
+
+Every result is also appended, as one JSON line, to the file named by the
+environment variable ``BERTLIB_GRADE_FILE`` when it is set: that is how
+bertlib's autograder collects the checks' messages.
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import os
+import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
 
-__all__ = ["CheckResult", "Exercise", "EXERCISES", "exercise", "compare", "CheckFailure", "run_check"]
+__all__ = [
+    "CheckResult",
+    "Exercise",
+    "EXERCISES",
+    "exercise",
+    "compare",
+    "CheckFailure",
+    "ExerciseFailed",
+    "grading",
+    "run_check",
+]
 
 
 @dataclass
@@ -48,6 +71,19 @@ class CheckResult:
         )
 
 
+class _GradedResult(CheckResult):
+    """A passing result under a grader: shown as display data, so nbgrader does not read it as points.
+
+    nbgrader reads a graded cell's ``execute_result`` as partial credit, and warns (and
+    may one day fail) when that text is not a number; display data it leaves alone.
+    """
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display({"text/plain": repr(self), "text/html": self._repr_html_()}, raw=True)
+
+
 @dataclass(frozen=True)
 class Exercise:
     """An exercise the book poses: its id (``chapter.topic``), title, points and checker."""
@@ -65,6 +101,19 @@ class CheckFailure(Exception):
     """Raised inside a checker to report a wrong answer; its message is shown to the reader."""
 
 
+class ExerciseFailed(AssertionError):
+    """Raised by a check that does not pass under a grader (``NBGRADER_EXECUTION`` set): the cell scores 0."""
+
+    def __init__(self, result: CheckResult):
+        super().__init__(repr(result))
+        self.result = result
+
+
+def grading() -> bool:
+    """Whether a grader runs this kernel: nbgrader (autograde, validate) or ``python -m bertlib grade``."""
+    return bool(os.environ.get("NBGRADER_EXECUTION"))
+
+
 def exercise(id: str, title: str, points: float = 1.0):
     """Register a checker. It takes the reader's answer, raises CheckFailure if wrong, returns a success note."""
 
@@ -72,6 +121,7 @@ def exercise(id: str, title: str, points: float = 1.0):
         EXERCISES[id] = Exercise(id, title, points, checker)
 
         def check(*args, **kwargs) -> CheckResult:
+            __tracebackhide__ = True  # IPython shows the check cell, not bertlib's frames
             return run_check(id, *args, **kwargs)
 
         check.__doc__ = checker.__doc__
@@ -83,14 +133,27 @@ def exercise(id: str, title: str, points: float = 1.0):
 
 
 def run_check(id: str, *args, **kwargs) -> CheckResult:
-    """Run a registered checker and turn every way of failing into a helpful message."""
+    """Run a registered checker and turn every way of failing into a helpful message.
+
+    Returns the :class:`CheckResult`; under a grader, raises :class:`ExerciseFailed` instead
+    of returning a result that did not pass.
+    """
+    __tracebackhide__ = True
     ex = EXERCISES[id]
+    graded = grading()
     try:
-        note = ex.checker(*args, **kwargs)
+        if any(a is NotImplemented for a in (*args, *kwargs.values())):
+            raise NotImplementedError
+        with contextlib.redirect_stderr(sys.stdout) if graded else contextlib.nullcontext():
+            note = ex.checker(*args, **kwargs)
         result = CheckResult(id, True, note or "Correct.", ex.points, ex.points)
     except NotImplementedError:
         result = CheckResult(
-            id, False, "Not implemented yet: replace `raise NotImplementedError` with your code.", 0.0, ex.points
+            id,
+            False,
+            "Not implemented yet: replace `raise NotImplementedError` (or `NotImplemented`) with your code.",
+            0.0,
+            ex.points,
         )
     except CheckFailure as e:
         result = CheckResult(id, False, str(e), 0.0, ex.points)
@@ -104,7 +167,9 @@ def run_check(id: str, *args, **kwargs) -> CheckResult:
             ex.points,
         )
     _record(result)
-    return result
+    if graded and not result.passed:
+        raise ExerciseFailed(result) from None
+    return _GradedResult(**asdict(result)) if graded else result
 
 
 def _record(result: CheckResult) -> None:
