@@ -2,9 +2,11 @@
 without an error, and the build command really fails on warnings.
 
 Reads what `make book` leaves behind: the jupyter-cache of executed notebooks
-(_build/.jupyter_cache), myst-nb's execution reports (_build/html/reports/,
-written only when a notebook fails) and the executed notebooks
-(_build/jupyter_execute/).
+(_build/.jupyter_cache, written by scripts/execute_lessons.py; the executed
+notebook the site renders is the cached run merged into the lesson, as myst-nb
+does) and myst-nb's execution reports (_build/html/reports/, written only when
+a notebook fails). Not _build/jupyter_execute/: myst-nb writes the unexecuted
+notebook there when it renders from the cache.
 """
 
 from __future__ import annotations
@@ -76,6 +78,14 @@ def test_no_execution_reports(site_dir):
     assert reports == [], f"notebooks failed during the build:\n{logs}"
 
 
+def executed_notebook(lesson: str) -> nbformat.NotebookNode:
+    """The lesson with the outputs the site shows: its cached run, merged as myst-nb merges it."""
+    from jupyter_cache import get_cache
+
+    notebook = nbformat.read(ROOT / f"{lesson}.ipynb", as_version=4)
+    return get_cache(BUILD / ".jupyter_cache").merge_match_into_notebook(notebook)[1]
+
+
 @pytest.mark.parametrize("lesson", toc_lessons())
 def test_lesson_executed_without_error(lesson, site_dir):
     from jupyter_cache import get_cache
@@ -105,7 +115,7 @@ def test_lesson_executed_without_error(lesson, site_dir):
 
     # Every code cell of the executed notebook ran, and none raised unless it
     # is tagged `raises-exception` (a lesson showing an error on purpose).
-    executed = nbformat.read(BUILD / "jupyter_execute" / f"{lesson}.ipynb", as_version=4)
+    executed = cache.merge_match_into_notebook(nbformat.read(notebook, as_version=4))[1]
     code = [c for c in executed.cells if c.cell_type == "code" and c.source.strip()]
     assert code, f"{lesson} has no code cells"
     not_run = [i for i, c in enumerate(code) if c.get("execution_count") is None]
@@ -125,7 +135,7 @@ def test_answer_key_passes_every_check(lesson, site_dir):
     """The lessons as written are the answer key: in the build, every exercise check passed."""
     from bertlib.classroom import is_check
 
-    executed = nbformat.read(BUILD / "jupyter_execute" / f"{lesson}.ipynb", as_version=4)
+    executed = executed_notebook(lesson)
     headings = [
         c for c in executed.cells if c.cell_type == "markdown" and re.search(r"^#+\s*Exercise \d+\.\d+", c.source, re.M)
     ]
