@@ -144,6 +144,7 @@ def test_answer_key_passes_every_check(lesson, site_dir):
     assert checks, f"{lesson}: its implement-exercises need checks from bertlib.checks"
     for cell in checks:
         text = "".join(o.get("data", {}).get("text/plain", "") + o.get("text", "") for o in cell.outputs)
+        assert cell.outputs, f"{lesson}: a check cell shows no result: {cell.source}"
         assert not any(o.get("output_type") == "error" for o in cell.outputs), cell.source
         assert "[FAIL]" not in text, f"{lesson}: a check fails on the answer key: {text}"
 
