@@ -18,7 +18,7 @@ corpora come from ``bertlib.data`` and its small world, ``bertlib.world``.
 __version__ = "0.1.0"
 
 from . import checks, data, finetuning, pretrained, tasks, texts, viz, word2vec, world
-from .checkpoint import CheckpointError
+from .checkpoint import CheckpointError, CheckpointWarning
 from .config import PRESETS, BertConfig
 from .heads import (
     IGNORE_INDEX,
@@ -64,6 +64,7 @@ __all__ = [
     "scaled_dot_product_attention",
     "extended_attention_mask",
     "CheckpointError",
+    "CheckpointWarning",
     "BertTokenizer",
     "train_tokenizer",
     "SPECIAL_TOKENS",

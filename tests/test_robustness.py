@@ -1,10 +1,12 @@
 """Bad input and faults: every case gets a clear error (naming the problem and the fix), never a wrong result."""
 
+import warnings
+
 import pytest
 import torch
 
 import bertlib
-from bertlib import BertConfig, BertForPreTraining, CheckpointError, TrainingConfig
+from bertlib import BertConfig, BertForPreTraining, CheckpointError, CheckpointWarning, TrainingConfig
 from bertlib.tasks import Example, Task
 from tests.helpers import DOCUMENTS, SENTENCES, tiny_tokenizer
 from tests.test_training import setup
@@ -242,3 +244,51 @@ def test_resume_refuses_a_model_with_another_config(tmp_path):
     other = bertlib.Trainer(bigger, first.train_data, first.config)
     with pytest.raises(CheckpointError, match="hidden_dropout_prob=0.0 there, 0.2 here"):
         other.train()
+
+
+# ------------------------------------------------------ missing and unused keys
+def save_models(tmp_path):
+    tok = tiny_tokenizer()
+    config = BertConfig.preset("test", vocab_size=tok.vocab_size)
+    bertlib.set_seed(0)
+    BertForPreTraining(config).save_pretrained(tmp_path / "pretraining", tokenizer=tok)
+    bertlib.BertModel(config).save_pretrained(tmp_path / "encoder", tokenizer=tok)
+    bertlib.BertForSequenceClassification(config).save_pretrained(tmp_path / "classifier")
+    return config
+
+
+TASK_MODELS = [
+    bertlib.BertModel,
+    bertlib.BertForSequenceClassification,
+    bertlib.BertForTokenClassification,
+    bertlib.BertForQuestionAnswering,
+]
+
+
+def test_ordinary_loads_do_not_warn(tmp_path):
+    save_models(tmp_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for source in ("pretraining", "encoder"):  # the small BERT and MiniLM's layout, into each class
+            for cls in TASK_MODELS:
+                cls.from_pretrained(tmp_path / source, num_labels=3)
+        BertForPreTraining.from_pretrained(tmp_path / "pretraining")
+        for cls in TASK_MODELS:  # the real MiniLM (a bare encoder with a pooler)
+            bertlib.pretrained.load_minilm(cls)
+    assert [str(w.message) for w in caught] == []
+    encoder = bertlib.BertModel.from_pretrained(tmp_path / "pretraining")
+    assert encoder.loading_info["unexpected_keys"][0].startswith("cls.")  # recorded, not warned about
+
+
+def test_unexpected_or_missing_keys_are_warned_about(tmp_path):
+    save_models(tmp_path)
+    with pytest.warns(CheckpointWarning, match=r"7 weights are not in the checkpoint .*: cls\.predictions\.bias"):
+        BertForPreTraining.from_pretrained(tmp_path / "encoder")  # an MLM head left random
+    with pytest.warns(CheckpointWarning, match=r"2 weights of the checkpoint are not used .*classifier\.bias"):
+        bertlib.BertModel.from_pretrained(tmp_path / "classifier")  # a fine-tuned head dropped
+    from safetensors.torch import load_file, save_file
+
+    weights = tmp_path / "encoder" / "model.safetensors"
+    save_file({**load_file(weights), **{f"adapter.{i:02d}": torch.zeros(1) for i in range(13)}}, weights)
+    with pytest.warns(CheckpointWarning, match=r"13 weights .*adapter\.09 and 3 more\. Load it into"):
+        bertlib.BertModel.from_pretrained(tmp_path / "encoder")
