@@ -1,8 +1,9 @@
 """Checkpoint files on disk: safetensors in and out, and the atomic writers every save goes through.
 
 Nothing is ever unpickled: weights are safetensors, everything else JSON.
-Writes are atomic: a file through :func:`atomic_write`, a whole folder through
-:func:`atomic_folder`, so an interrupted save never leaves a half-written checkpoint behind. How a model is
+Writes are atomic: a file through :func:`atomic_write`, a whole folder (a model, a
+training checkpoint, the cached small BERT) through :func:`atomic_folder`, so an
+interrupted save never leaves a half-written checkpoint behind. How a model is
 saved and loaded in the Hugging Face layout is :mod:`bertlib.model_io`.
 """
 
@@ -49,12 +50,19 @@ def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
             tmp.unlink()
 
 
-def atomic_folder(directory: str | os.PathLike, write: Callable[[Path], Any]) -> Path:
+def atomic_folder(directory: str | os.PathLike, write: Callable[[Path], Any], keep_others: bool = True) -> Path:
     """Write a whole folder atomically: ``write(tmp)`` fills a hidden sibling folder, which then replaces it.
 
     Config, weights and tokenizer appear together or not at all; if ``write`` fails the previous
-    folder is left untouched and loadable. Other files already in the folder are carried over
-    (hard links, so nothing is copied and nothing is lost).
+    folder is left untouched and loadable. Every folder bertlib writes goes through here.
+
+    Args:
+        directory: the folder to create or replace.
+        write: fills the temporary folder it is given.
+        keep_others: carry over the files already in ``directory`` that ``write`` did not write
+            (hard links, so nothing is copied and nothing is lost): a user's notes next to a saved
+            model. False for folders bertlib owns whole (a training checkpoint), where a stale
+            file from an earlier run would not belong to the new one.
     """
     directory = Path(os.path.abspath(directory))
     directory.parent.mkdir(parents=True, exist_ok=True)
@@ -65,7 +73,7 @@ def atomic_folder(directory: str | os.PathLike, write: Callable[[Path], Any]) ->
     tmp.mkdir()
     try:
         write(tmp)
-        if directory.is_dir():
+        if keep_others and directory.is_dir():
             for entry in directory.iterdir():
                 if not (tmp / entry.name).exists():
                     _link(entry, tmp / entry.name)
@@ -83,9 +91,23 @@ def atomic_folder(directory: str | os.PathLike, write: Callable[[Path], Any]) ->
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, directory)
+        _fsync_dir(directory.parent)  # the rename itself survives a power cut
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return directory
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # Windows cannot open a folder: its renames are already durable enough
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _link(src: Path, dst: Path) -> None:

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import torch
 
+from .batches import EncodedDataset
 from .heads import IGNORE_INDEX
 from .tokenization import BertTokenizer
-from .training import EncodedDataset
 
 __all__ = ["mask_tokens", "SentencePair", "make_nsp_pairs", "PretrainingDataset", "IS_NEXT", "NOT_NEXT"]
 
