@@ -2,9 +2,10 @@
 
 ``<checkpoint_dir>/checkpoint-<step>/`` holds the model in the Hugging Face layout
 (config.json, model.safetensors, tokenizer.json), the optimizer (optimizer.safetensors)
-and trainer_state.json: the step, the run's settings and its history. Each folder is written by :func:`bertlib.checkpoint.atomic_folder`,
+and trainer_state.json: the step, the run's settings, its history and a fingerprint of
+its training data. Each folder is written by :func:`bertlib.checkpoint.atomic_folder`,
 so it appears whole or not at all, and only with finite weights. A checkpoint is
-resumed only by the run that wrote it: same settings, same model config.
+resumed only by the run that wrote it: same settings, same model config, same data.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +21,19 @@ import torch
 
 from .checkpoint import CheckpointError, atomic_folder, load_tensors, save_tensors
 
-__all__ = ["write_checkpoint", "read_checkpoint", "latest_checkpoint"]
+__all__ = ["write_checkpoint", "read_checkpoint", "latest_checkpoint", "data_fingerprint"]
 
 STATE_NAME = "trainer_state.json"
 OPTIMIZER_NAME = "optimizer.safetensors"
 
 # Settings that change what a run computes: resuming with another value would mix two runs.
 _RUN_FIELDS = ("batch_size", "lr", "warmup_steps", "weight_decay", "max_grad_norm", "seed")
+
+
+def data_fingerprint(data: Any) -> dict[str, Any] | None:
+    """``{"examples": len(data), "sha256": data.fingerprint()}``, or None for a dataset without ``fingerprint``."""
+    fingerprint = getattr(data, "fingerprint", None)
+    return {"examples": len(data), "sha256": fingerprint()} if callable(fingerprint) else None
 
 
 def write_checkpoint(
@@ -77,12 +85,14 @@ def read_checkpoint(
     model: Any,
     optimizer: torch.optim.Optimizer,
     config: dict[str, Any],
+    data: dict[str, Any] | None,
     device: torch.device,
 ) -> dict[str, Any]:
     """Check that ``path`` belongs to this run, load model and optimizer from it, return its trainer state.
 
     Args:
         config: the Trainer's settings (``asdict(TrainingConfig)``).
+        data: :func:`data_fingerprint` of the Trainer's training data.
     """
     state_file = path / STATE_NAME
     if not state_file.is_file():
@@ -98,7 +108,8 @@ def read_checkpoint(
         ) from e
     # Every check comes before the first weight is loaded: a refused checkpoint leaves the model as it was.
     _check_same_run(saved, config, state["step"], path)
-    _check_same_model(path, model, groups, optimizer)
+    _check_same_model(path, model, state.get("model_class"), groups, optimizer)
+    _check_same_data(state.get("data"), data, path)
     if not (path / OPTIMIZER_NAME).is_file():
         raise CheckpointError(
             f"{path} has no {OPTIMIZER_NAME}: it cannot resume training. Delete the folder to resume from "
@@ -146,13 +157,16 @@ def _check_same_run(saved: dict[str, Any], ours: dict[str, Any], step: int, path
         )
 
 
-def _check_same_model(path: Path, model: Any, groups: list[dict[str, Any]], optimizer: torch.optim.Optimizer) -> None:
-    """Refuse a checkpoint of another model: another config, other parameter groups."""
+def _check_same_model(
+    path: Path, model: Any, saved_class: str | None, groups: list[dict[str, Any]], optimizer: torch.optim.Optimizer
+) -> None:
+    """Refuse a checkpoint of another model: another class, another config, other parameter groups."""
     sizes, here_sizes = [len(g["params"]) for g in groups], [len(g["params"]) for g in optimizer.param_groups]
-    if sizes != here_sizes:
+    if (saved_class is not None and saved_class != type(model).__name__) or sizes != here_sizes:
+        what = f"a {saved_class}" if saved_class else f"parameter groups of {sizes} tensors"
+        here = type(model).__name__ if saved_class else f"{here_sizes}"
         raise CheckpointError(
-            f"{path} holds the optimizer of another model (parameter groups of {sizes} tensors there, "
-            f"{here_sizes} here). To fine-tune from it, "
+            f"{path} holds the optimizer of another model ({what} there, {here} here). To fine-tune from it, "
             f"load it with YourModel.from_pretrained({str(path)!r}) and train with a new checkpoint_dir; to "
             f"resume it, use the same model class and parameter groups."
         )
@@ -165,4 +179,27 @@ def _check_same_model(path: Path, model: Any, groups: list[dict[str, Any]], opti
         raise CheckpointError(
             f"{path} holds a model with another config ({'; '.join(diff[:4])}). Use a new checkpoint_dir "
             f"for this model, or train(resume=False) to start over."
+        )
+
+
+def _check_same_data(saved: dict[str, Any] | None, ours: dict[str, Any] | None, path: Path) -> None:
+    """Refuse a checkpoint trained on other data: the resumed run would silently mix two datasets."""
+    if saved is None:
+        warnings.warn(
+            f"{path} records no fingerprint of its training data (it was written by an older bertlib): resuming "
+            f"without checking that train_data is the same. If it is not, use a new checkpoint_dir or "
+            f"train(resume=False).",
+            stacklevel=4,
+        )
+    elif ours is None:
+        warnings.warn(
+            f"This Trainer's train_data has no fingerprint() method: resuming from {path} without checking that "
+            f"it is the data the checkpoint was trained on.",
+            stacklevel=4,
+        )
+    elif saved != ours:
+        raise CheckpointError(
+            f"{path} was trained on other data ({saved['examples']} examples, sha256 {saved['sha256'][:12]} there; "
+            f"{ours['examples']} examples, sha256 {ours['sha256'][:12]} here): resuming would mix two datasets. "
+            f"Use a new checkpoint_dir for the new data, or train(resume=False) to start over in this one."
         )

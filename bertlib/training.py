@@ -32,7 +32,7 @@ from .batches import Dataset
 from .history import History, LivePlot
 from .metrics import batch_metrics
 from .optimization import adamw, default_param_groups, warmup_linear_decay
-from .trainer_state import latest_checkpoint, read_checkpoint, write_checkpoint
+from .trainer_state import data_fingerprint, latest_checkpoint, read_checkpoint, write_checkpoint
 from .training_config import TrainingConfig
 from .utils import generator, get_device
 
@@ -109,6 +109,7 @@ class Trainer:
         self.history = History()
         self.step = 0
         self._perms: dict[int, torch.Tensor] = {}
+        self._data_record: dict[str, Any] | None = None  # the training data's fingerprint, computed once
 
     def lr_factor(self, step: int) -> float:
         return warmup_linear_decay(step, self.config.warmup_steps, self.config.steps)
@@ -232,6 +233,8 @@ class Trainer:
             "step": self.step,
             "config": asdict(self.config),
             "history": asdict(self.history),
+            "model_class": type(self.model).__name__,
+            "data": self._data_fingerprint(),
         }
         root = Path(self.config.checkpoint_dir)
         return write_checkpoint(root, self.model, self.optimizer, state, self.tokenizer, self.config.keep_checkpoints)
@@ -240,17 +243,24 @@ class Trainer:
         """Restore model, optimizer, step and history from ``path`` or the latest checkpoint. False if none.
 
         Raises:
-            CheckpointError: the checkpoint belongs to another run (settings or model config
-                differ), or it is damaged.
+            CheckpointError: the checkpoint belongs to another run (settings, model config or
+                training data differ), or it is damaged.
         """
         path = latest_checkpoint(Path(self.config.checkpoint_dir)) if path is None else Path(path)
         if path is None:
             return False
-        state = read_checkpoint(path, self.model, self.optimizer, asdict(self.config), self.device)
+        state = read_checkpoint(
+            path, self.model, self.optimizer, asdict(self.config), self._data_fingerprint(), self.device
+        )
         self.step = state["step"]
         h = state["history"]
         self.history = History(train=h["train"], eval=h["eval"], seconds=h["seconds"])
         return True
+
+    def _data_fingerprint(self) -> dict[str, Any] | None:
+        if self._data_record is None:
+            self._data_record = data_fingerprint(self.train_data)
+        return self._data_record
 
 
 class _LossOnly(nn.Module):

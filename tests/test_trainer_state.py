@@ -1,11 +1,60 @@
-"""A training run on disk: checkpoint folders appear whole or not at all, rotation keeps what it must."""
+"""A training run on disk: resuming only on the same data, one Trainer per directory, folders whole or absent."""
 
 import json
 
 import pytest
+import torch
 
 import bertlib
+from bertlib import CheckpointError, PretrainingDataset, Trainer
+from tests.helpers import DOCUMENTS
 from tests.test_training import setup
+
+
+# ------------------------------------------------------------- data fingerprint
+def test_resume_refuses_other_training_data(tmp_path):
+    first, tok = setup(tmp_path, steps=4)
+    first.train()
+    fresh, _ = setup(tmp_path, steps=4)
+    pairs = bertlib.make_nsp_pairs(DOCUMENTS * 4, seed=0)
+    others = {  # name: (dataset, its number of examples)
+        "other pairs": (PretrainingDataset(bertlib.make_nsp_pairs(DOCUMENTS * 4, seed=1), tok, max_length=32), 20),
+        "fewer pairs": (PretrainingDataset(pairs[:15], tok, max_length=32), 15),
+        "other masking": (PretrainingDataset(pairs, tok, max_length=32, mlm_probability=0.3), 20),
+    }
+    for name, (data, n) in others.items():
+        other = Trainer(fresh.model, data, first.config, tokenizer=tok)
+        with pytest.raises(CheckpointError, match=rf"other data \(20 examples, .* there; {n} examples, .*resume=False"):
+            other.train()
+        assert other.step == 0, name
+    same, _ = setup(tmp_path, steps=8)  # the same data (built again) resumes
+    assert same.load_checkpoint() and same.step == 4
+    restart = Trainer(fresh.model, others["other pairs"][0], first.config, tokenizer=tok)
+    restart.train(resume=False)  # the explicit way to start over on new data
+    assert restart.step == 4
+
+
+def test_an_old_checkpoint_without_a_fingerprint_resumes_with_a_warning(tmp_path):
+    first, _ = setup(tmp_path, steps=4)
+    first.train()
+    state_file = tmp_path / "ckpt" / "checkpoint-4" / "trainer_state.json"
+    state = json.loads(state_file.read_text())
+    assert state["data"]["examples"] == 20 and len(state["data"]["sha256"]) == 64
+    del state["data"]
+    state_file.write_text(json.dumps(state))
+    again, _ = setup(tmp_path, steps=4)
+    with pytest.warns(UserWarning, match="no fingerprint of its training data"):
+        assert again.load_checkpoint()
+    assert again.step == 4
+
+
+def test_the_fingerprint_follows_the_examples():
+    rows = [{"input_ids": [2, 5, 6, 3], "labels": 1}, {"input_ids": [2, 7, 3], "labels": 0}]
+    a = bertlib.EncodedDataset(rows).fingerprint()
+    assert a == bertlib.EncodedDataset([dict(r) for r in rows]).fingerprint()
+    assert a != bertlib.EncodedDataset([rows[0], {**rows[1], "labels": 1}]).fingerprint()
+    assert a != bertlib.EncodedDataset(rows[::-1]).fingerprint()  # the order decides the batches too
+    assert a == bertlib.EncodedDataset([{k: torch.tensor(v) for k, v in r.items()} for r in rows]).fingerprint()
 
 
 # --------------------------------------------------------- one atomic writer
