@@ -6,6 +6,7 @@ and trainer_state.json: the step, the run's settings, its history and a fingerpr
 its training data. Each folder is written by :func:`bertlib.checkpoint.atomic_folder`,
 so it appears whole or not at all, and only with finite weights. A checkpoint is
 resumed only by the run that wrote it: same settings, same model config, same data.
+One Trainer at a time trains in a directory (:class:`bertlib.checkpoint_lock.CheckpointLock`).
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ data-parallel: every rank builds step ``s``'s global batch, trains on its own
 contiguous slice through DistributedDataParallel, which averages the gradients,
 and only rank 0 evaluates, shows progress and writes checkpoints.
 
-Checkpoints and resuming are :mod:`bertlib.trainer_state`.
+Checkpoints and resuming are :mod:`bertlib.trainer_state`; the lock on their directory is
+:mod:`bertlib.checkpoint_lock`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from .batches import Dataset
+from .checkpoint_lock import CheckpointLock
 from .history import History, LivePlot
 from .metrics import batch_metrics
 from .optimization import adamw, default_param_groups, warmup_linear_decay
@@ -110,6 +112,10 @@ class Trainer:
         self.step = 0
         self._perms: dict[int, torch.Tensor] = {}
         self._data_record: dict[str, Any] | None = None  # the training data's fingerprint, computed once
+        # Rank 0 writes the checkpoints, so it alone holds the directory.
+        self._lock = (
+            CheckpointLock(self.config.checkpoint_dir) if self.config.checkpoint_dir and self.rank == 0 else None
+        )
 
     def lr_factor(self, step: int) -> float:
         return warmup_linear_decay(step, self.config.warmup_steps, self.config.steps)
@@ -129,8 +135,13 @@ class Trainer:
         """Train to ``config.steps`` (or stop early at step ``until``; calling again continues).
 
         With a ``checkpoint_dir`` the latest checkpoint there is loaded first, so a
-        run that was interrupted picks up where it stopped.
+        run that was interrupted picks up where it stopped; while it trains, the Trainer
+        holds the directory's lock, and another Trainer there gets a clear error.
         """
+        with self._lock or contextlib.nullcontext():
+            return self._train(resume, until)
+
+    def _train(self, resume: bool, until: int | None) -> History:
         c = self.config
         if resume and c.checkpoint_dir:
             self.load_checkpoint()
@@ -237,7 +248,10 @@ class Trainer:
             "data": self._data_fingerprint(),
         }
         root = Path(self.config.checkpoint_dir)
-        return write_checkpoint(root, self.model, self.optimizer, state, self.tokenizer, self.config.keep_checkpoints)
+        with self._lock or contextlib.nullcontext():
+            return write_checkpoint(
+                root, self.model, self.optimizer, state, self.tokenizer, self.config.keep_checkpoints
+            )
 
     def load_checkpoint(self, path: str | os.PathLike | None = None) -> bool:
         """Restore model, optimizer, step and history from ``path`` or the latest checkpoint. False if none.

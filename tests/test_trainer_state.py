@@ -1,14 +1,20 @@
 """A training run on disk: resuming only on the same data, one Trainer per directory, folders whole or absent."""
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 
 import bertlib
 from bertlib import CheckpointError, PretrainingDataset, Trainer
+from bertlib.checkpoint_lock import CheckpointLock
 from tests.helpers import DOCUMENTS
 from tests.test_training import setup
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 # ------------------------------------------------------------- data fingerprint
@@ -55,6 +61,56 @@ def test_the_fingerprint_follows_the_examples():
     assert a != bertlib.EncodedDataset([rows[0], {**rows[1], "labels": 1}]).fingerprint()
     assert a != bertlib.EncodedDataset(rows[::-1]).fingerprint()  # the order decides the batches too
     assert a == bertlib.EncodedDataset([{k: torch.tensor(v) for k, v in r.items()} for r in rows]).fingerprint()
+
+
+# ------------------------------------------------------------------------ lock
+HOLD = """
+import sys
+from bertlib.checkpoint_lock import CheckpointLock
+CheckpointLock(sys.argv[1]).acquire()
+print("locked", flush=True)
+sys.stdin.read()  # hold the lock until the test closes stdin
+"""
+
+
+def test_a_second_process_cannot_train_in_a_locked_directory(tmp_path):
+    trainer, _ = setup(tmp_path, steps=2)
+    folder = tmp_path / "ckpt"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(folder)], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(
+            CheckpointError, match=rf"{folder} is in use .*process {holder.pid}.*another checkpoint_dir"
+        ):
+            trainer.train()
+        assert trainer.step == 0 and not (folder / "checkpoint-2").exists()
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=60)
+    trainer.train()  # the holder has exited: its lock went with it
+    assert trainer.step == 2
+    assert not (folder / ".lock").exists()  # released, and removed
+
+
+def test_a_second_trainer_in_the_same_process_is_refused(tmp_path):
+    trainer, _ = setup(tmp_path, steps=2)
+    with CheckpointLock(tmp_path / "ckpt"):  # as a Trainer in another notebook cell holds it while training
+        with pytest.raises(CheckpointError, match="another Trainer in this process"):
+            trainer.train()
+    trainer.train()
+    assert trainer.step == 2
+
+
+def test_the_lock_is_released_when_training_fails(tmp_path):
+    trainer, _ = setup(tmp_path, steps=30, lr=1e6, max_grad_norm=None)
+    with pytest.raises(FloatingPointError):
+        trainer.train()
+    lock = CheckpointLock(tmp_path / "ckpt")
+    lock.acquire()  # free again
+    lock.release()
+    assert not (tmp_path / "ckpt" / ".lock").exists()
 
 
 # --------------------------------------------------------- one atomic writer
