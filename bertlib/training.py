@@ -33,7 +33,7 @@ from .batches import Dataset
 from .checkpoint_lock import CheckpointLock
 from .history import History, LivePlot
 from .metrics import batch_metrics
-from .optimization import adamw, default_param_groups, warmup_linear_decay
+from .optimization import NonFiniteSteps, adamw, default_param_groups, grad_norm, warmup_linear_decay
 from .trainer_state import data_fingerprint, latest_checkpoint, read_checkpoint, write_checkpoint
 from .training_config import TrainingConfig
 from .utils import generator, get_device
@@ -111,6 +111,7 @@ class Trainer:
         self.history = History()
         self.step = 0
         self._perms: dict[int, torch.Tensor] = {}
+        self._nonfinite = NonFiniteSteps(self.config.skip_nonfinite_steps)
         self._data_record: dict[str, Any] | None = None  # the training data's fingerprint, computed once
         # Rank 0 writes the checkpoints, so it alone holds the directory.
         self._lock = (
@@ -161,6 +162,7 @@ class Trainer:
                 self._indices(self.step, c.batch_size), generator(c.seed * 1_000_003 + self.step)
             )
             mine = torch.arange(c.batch_size).chunk(self.world)[self.rank]  # this rank's contiguous slice
+            step_loss, bad = 0.0, None
             for i, rows in enumerate(mine.chunk(c.grad_accum_steps)):
                 batch = {k: v[rows] for k, v in full.items()}
                 # Gradients are all-reduced once per update, after the last micro-batch.
@@ -169,24 +171,21 @@ class Trainer:
                     loss = self._train_model(**_to(batch, self.device)) / c.grad_accum_steps
                     loss.backward()
                 value = loss.item()
-                if not math.isfinite(value):
-                    raise FloatingPointError(
-                        f"The training loss is {value} at step {self.step + 1} "
-                        f"(lr={self.optimizer.param_groups[0]['lr']:.3g}): training diverged. Try a lower learning "
-                        f"rate (TrainingConfig.lr), a longer warmup or max_grad_norm=1.0; no checkpoint of the "
-                        f"diverged weights was written."
-                    )
-                running += value
-            if c.max_grad_norm:
-                # Over what the optimizer updates: a frozen or left-out weight's gradient must not
-                # shrink the step of the weights that are trained.
-                nn.utils.clip_grad_norm_(self._trained, c.max_grad_norm)
-            self.optimizer.step()
+                step_loss += value
+                bad = bad or (None if math.isfinite(value) else f"loss {value}")
+            norm = grad_norm(self._trained, c.max_grad_norm)
+            bad = self._agree(bad or (None if math.isfinite(norm) else f"gradient norm {norm}"))
+            lr = self.optimizer.param_groups[0]["lr"]
+            if self._nonfinite.skip(bad, self.step + 1, lr):  # no update: weights and AdamW's moments stay
+                self.history.skipped.append({"step": self.step + 1, "lr": lr, "reason": bad})
+            else:
+                self.optimizer.step()
+                running += step_loss
+                count += 1
             self.model.zero_grad(set_to_none=True)  # also parameters outside the optimizer
             self.step += 1
-            count += 1
             bar.update(1)
-            if self.step % c.log_every == 0 or self.step == c.steps:
+            if count and (self.step % c.log_every == 0 or self.step == c.steps):
                 if self.world > 1:  # log the loss of the global batch, not of rank 0's slice
                     total = torch.tensor(running, device=self.device)
                     dist.all_reduce(total)
@@ -218,6 +217,14 @@ class Trainer:
         self.model.eval()
         return self.history
 
+    def _agree(self, bad: str | None) -> str | None:
+        """Under DDP one rank's NaN loss makes every rank skip the step, or their weights would part."""
+        if self.world == 1:
+            return bad
+        flag = torch.tensor(float(bad is not None), device=self.device)
+        dist.all_reduce(flag)
+        return bad or ("loss NaN or inf on another rank" if flag.item() else None)
+
     @torch.no_grad()
     def evaluate(self, data: Dataset | None = None, seed: int = 12345) -> dict[str, float]:
         """Average loss and accuracies over a whole dataset, with fixed masks (same every call)."""
@@ -246,6 +253,7 @@ class Trainer:
             "history": asdict(self.history),
             "model_class": type(self.model).__name__,
             "data": self._data_fingerprint(),
+            "nonfinite_streak": self._nonfinite.streak,
         }
         root = Path(self.config.checkpoint_dir)
         with self._lock or contextlib.nullcontext():
@@ -268,7 +276,8 @@ class Trainer:
         )
         self.step = state["step"]
         h = state["history"]
-        self.history = History(train=h["train"], eval=h["eval"], seconds=h["seconds"])
+        self.history = History(train=h["train"], eval=h["eval"], seconds=h["seconds"], skipped=h.get("skipped", []))
+        self._nonfinite.streak = int(state.get("nonfinite_streak", 0))
         return True
 
     def _data_fingerprint(self) -> dict[str, Any] | None:

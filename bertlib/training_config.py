@@ -26,6 +26,7 @@ class TrainingConfig:
     checkpoint_dir: str | None = None  # where to save and resume (None: no checkpoints)
     save_every: int | None = None  # steps between checkpoints (None: only at the end)
     keep_checkpoints: int = 2  # older checkpoint-N folders are deleted
+    skip_nonfinite_steps: int = 0  # consecutive NaN/inf steps skipped (no update) before stopping; 0: stop at once
     device: str | None = None  # None picks CUDA, then MPS, then CPU
     progress: bool = True  # tqdm progress bar
     live_plot: bool = False  # redraw the loss curves while training (in Jupyter)
@@ -40,6 +41,11 @@ class TrainingConfig:
             )
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr)) or self.lr <= 0 or self.warmup_steps < 0:
             raise ValueError(f"lr must be a positive finite number (got {self.lr!r}) and warmup_steps non-negative.")
+        if not isinstance(self.skip_nonfinite_steps, int) or self.skip_nonfinite_steps < 0:
+            raise ValueError(
+                f"skip_nonfinite_steps must be a whole number >= 0 (0: stop at the first NaN/inf step), "
+                f"got {self.skip_nonfinite_steps!r}."
+            )
         if self.max_grad_norm is not None and not (math.isfinite(self.max_grad_norm) and self.max_grad_norm > 0):
             raise ValueError(
                 f"max_grad_norm must be positive (or None for no clipping), got {self.max_grad_norm!r}: "
