@@ -18,7 +18,8 @@ corpora come from ``bertlib.data`` and its small world, ``bertlib.world``.
 __version__ = "0.1.0"
 
 from . import checks, data, finetuning, pretrained, tasks, texts, viz, word2vec, world
-from .checkpoint import CheckpointError
+from .batches import EncodedDataset
+from .checkpoint import CheckpointError, CheckpointWarning
 from .config import PRESETS, BertConfig
 from .heads import (
     IGNORE_INDEX,
@@ -29,7 +30,9 @@ from .heads import (
     BertForTokenClassification,
     TaskOutput,
 )
+from .history import History
 from .model import BertModel, BertModelOutput, extended_attention_mask, scaled_dot_product_attention
+from .optimization import default_param_groups, warmup_linear_decay
 from .pretraining import (
     IS_NEXT,
     NOT_NEXT,
@@ -39,14 +42,8 @@ from .pretraining import (
     mask_tokens,
 )
 from .tokenization import SPECIAL_TOKENS, BertTokenizer, train_tokenizer
-from .training import (
-    EncodedDataset,
-    History,
-    Trainer,
-    TrainingConfig,
-    default_param_groups,
-    warmup_linear_decay,
-)
+from .training import Trainer
+from .training_config import TrainingConfig
 from .utils import generator, get_device, in_colab, set_seed, setup_notebook, versions
 
 __all__ = [
@@ -64,6 +61,7 @@ __all__ = [
     "scaled_dot_product_attention",
     "extended_attention_mask",
     "CheckpointError",
+    "CheckpointWarning",
     "BertTokenizer",
     "train_tokenizer",
     "SPECIAL_TOKENS",

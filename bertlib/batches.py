@@ -6,6 +6,8 @@ longest example, so a batch of short sentences costs little.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -15,7 +17,11 @@ __all__ = ["Dataset", "EncodedDataset"]
 
 
 class Dataset(Protocol):
-    """What the loop needs from data: a length, and a way to make a batch from indices."""
+    """What the loop needs from data: a length, and a way to make a batch from indices.
+
+    A dataset may also have ``fingerprint() -> str`` (as :class:`EncodedDataset` has): a
+    checkpoint then records it, and a run is never resumed on other data.
+    """
 
     def __len__(self) -> int: ...
 
@@ -41,6 +47,18 @@ class EncodedDataset:
     def __len__(self) -> int:
         return len(self.examples)
 
+    def fingerprint(self) -> str:
+        """sha256 of the examples (token ids, labels, ...) in order, and the padding id.
+
+        A training checkpoint stores it, so a run is never resumed on other data. About
+        a second per million tokens; the Trainer computes it once.
+        """
+        h = hashlib.sha256(f"{type(self).__name__} {len(self.examples)} {self.pad_token_id}".encode())
+        for example in self.examples:
+            h.update(json.dumps(example, sort_keys=True, separators=(",", ":"), default=_plain).encode())
+            h.update(b"\n")
+        return h.hexdigest()
+
     def collate(self, indices: Sequence[int], generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         rows = [self.examples[i] for i in indices]
         T = max(len(r["input_ids"]) for r in rows)
@@ -57,3 +75,10 @@ class EncodedDataset:
                 [[1] * len(r["input_ids"]) + [0] * (T - len(r["input_ids"])) for r in rows], dtype=torch.long
             )
         return batch
+
+
+def _plain(value: Any) -> Any:
+    """JSON for what an example may hold besides lists and numbers: tensors and NumPy arrays."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"An example holds a {type(value).__name__}, which cannot be fingerprinted; use lists of ints.")

@@ -22,9 +22,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from .batches import EncodedDataset
 from .heads import IGNORE_INDEX
 from .tokenization import BertTokenizer
-from .training import EncodedDataset
 
 __all__ = [
     "TaskDataset",

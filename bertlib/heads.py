@@ -227,6 +227,10 @@ class BertForSequenceClassification(BertPreTrainedModel):
 
     sparse_last_layer = True  # class default; an instance attribute switches it off
 
+    # Expected on loading an encoder or pretraining checkpoint: a fresh head, unused pretraining heads.
+    _keys_to_ignore_on_load_missing = (r"^classifier\.",)
+    _keys_to_ignore_on_load_unexpected = (r"^cls\.",)
+
     def __init__(self, config: BertConfig):
         super().__init__(config)
         self.num_labels = config.num_labels
@@ -281,6 +285,10 @@ class BertForSequenceClassification(BertPreTrainedModel):
 class BertForTokenClassification(BertPreTrainedModel):
     """A linear classifier on every token's vector (named-entity-style tagging)."""
 
+    # Expected: a fresh head; unused pretraining heads, and the pooler this model has no use for.
+    _keys_to_ignore_on_load_missing = (r"^classifier\.",)
+    _keys_to_ignore_on_load_unexpected = (r"^cls\.", r"^bert\.pooler\.")
+
     def __init__(self, config: BertConfig):
         super().__init__(config)
         self.num_labels = config.num_labels
@@ -316,6 +324,10 @@ class BertForTokenClassification(BertPreTrainedModel):
 
 class BertForQuestionAnswering(BertPreTrainedModel):
     """Extractive QA: a start score and an end score for every token (SQuAD-style span heads)."""
+
+    # Expected: fresh span heads; unused pretraining heads, and the pooler this model has no use for.
+    _keys_to_ignore_on_load_missing = (r"^qa_outputs\.",)
+    _keys_to_ignore_on_load_unexpected = (r"^cls\.", r"^bert\.pooler\.")
 
     def __init__(self, config: BertConfig):
         super().__init__(config)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = ["History", "LivePlot"]
 
@@ -15,6 +16,9 @@ class History:
     train: list[dict[str, float]] = field(default_factory=list)
     eval: list[dict[str, float]] = field(default_factory=list)
     seconds: float = 0.0
+    # Steps left out because their loss or gradients were not finite (TrainingConfig.skip_nonfinite_steps):
+    # {"step": 7, "lr": 0.0005, "reason": "loss nan"}.
+    skipped: list[dict[str, Any]] = field(default_factory=list)
 
     def series(self, key: str, split: str = "train") -> tuple[list[int], list[float]]:
         """(steps, values) of one metric, e.g. ``history.series("mlm_accuracy", "eval")``."""

@@ -21,8 +21,8 @@ from .attention import (
     extended_attention_mask,
     scaled_dot_product_attention,
 )
-from .checkpoint import PreTrainedMixin
 from .config import BertConfig
+from .model_io import PreTrainedMixin
 
 __all__ = [
     "BertModel",
@@ -263,6 +263,9 @@ class BertPreTrainedModel(PreTrainedMixin, nn.Module):
 
 class BertModel(BertPreTrainedModel):
     """The bare encoder: embeddings, L blocks and (optionally) the pooler."""
+
+    # A pretraining checkpoint (the small BERT, bert-base-uncased) brings its MLM and NSP heads along.
+    _keys_to_ignore_on_load_unexpected = (r"^cls\.",)
 
     def __init__(self, config: BertConfig, add_pooling_layer: bool = True):
         super().__init__(config)

@@ -26,14 +26,16 @@ from typing import Any
 
 import torch
 
-from .checkpoint import CheckpointError
+from .checkpoint import CheckpointError, atomic_folder
 from .config import BertConfig
 from .data import Corpus, load_corpus
 from .heads import BertForPreTraining
+from .history import History
 from .model import BertModel
 from .pretraining import PretrainingDataset, SentencePair, make_nsp_pairs
 from .tokenization import BertTokenizer, train_tokenizer
-from .training import History, Trainer, TrainingConfig
+from .training import Trainer
+from .training_config import TrainingConfig
 
 __all__ = [
     "minilm_path",
@@ -320,15 +322,13 @@ def load_small_bert(
                 )
                 shutil.rmtree(folder, ignore_errors=True)
         model, tokenizer, history = pretrain_small_bert(recipe, device=device, progress=progress)
-        tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        try:
-            model.save_pretrained(tmp, tokenizer=tokenizer)
+
+        def write(tmp: Path) -> None:
+            model._write_files(tmp, tokenizer)
             (tmp / RECIPE_NAME).write_text(json.dumps(recipe.to_dict(), indent=1, sort_keys=True) + "\n")
             (tmp / HISTORY_NAME).write_text(json.dumps(asdict(history), indent=1) + "\n")
-            os.replace(tmp, folder)  # the folder appears complete or not at all
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+
+        atomic_folder(folder, write, keep_others=False)  # the folder appears complete or not at all
         return _load_cached(folder, recipe)
 
 

@@ -6,15 +6,16 @@ so the same seed always gives the same pairs and the same masks.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 
+from .batches import EncodedDataset
 from .heads import IGNORE_INDEX
 from .tokenization import BertTokenizer
-from .training import EncodedDataset
 
 __all__ = ["mask_tokens", "SentencePair", "make_nsp_pairs", "PretrainingDataset", "IS_NEXT", "NOT_NEXT"]
 
@@ -164,6 +165,12 @@ class PretrainingDataset(EncodedDataset):
         super().__init__(examples, pad_token_id=tokenizer.pad_token_id)
         self.tokenizer = tokenizer
         self.mlm_probability, self.mask_fraction, self.random_fraction = mlm_probability, mask_fraction, random_fraction
+
+    def fingerprint(self) -> str:
+        """The examples' fingerprint and the masking settings: both decide what a step trains on."""
+        tok = self.tokenizer
+        masking = (self.mlm_probability, self.mask_fraction, self.random_fraction, tok.vocab_size, tok.mask_token_id)
+        return hashlib.sha256(f"{super().fingerprint()} {masking}".encode()).hexdigest()
 
     def collate(self, indices: Sequence[int], generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         batch = super().collate(indices, generator)

@@ -104,7 +104,7 @@ def plot_history(
     """Training loss (left) and evaluation metrics (right) against the step.
 
     Args:
-        history: a :class:`bertlib.training.History`.
+        history: a :class:`bertlib.history.History` (what :meth:`bertlib.Trainer.train` returns).
         train_keys: training series to draw on the left panel.
         eval_keys: evaluation series for the right panel (default: every accuracy recorded).
     """

@@ -1,10 +1,12 @@
 """Bad input and faults: every case gets a clear error (naming the problem and the fix), never a wrong result."""
 
+import warnings
+
 import pytest
 import torch
 
 import bertlib
-from bertlib import BertConfig, BertForPreTraining, CheckpointError, TrainingConfig
+from bertlib import BertConfig, BertForPreTraining, CheckpointError, CheckpointWarning, TrainingConfig
 from bertlib.tasks import Example, Task
 from tests.helpers import DOCUMENTS, SENTENCES, tiny_tokenizer
 from tests.test_training import setup
@@ -242,3 +244,113 @@ def test_resume_refuses_a_model_with_another_config(tmp_path):
     other = bertlib.Trainer(bigger, first.train_data, first.config)
     with pytest.raises(CheckpointError, match="hidden_dropout_prob=0.0 there, 0.2 here"):
         other.train()
+
+
+# ------------------------------------------------------------ non-finite steps
+def poison(trainer, steps, where="loss"):
+    """Make the given (1-based) steps' loss NaN, or their gradients inf."""
+    calls = {"n": 0}
+    forward = trainer._train_model.forward
+
+    def bad_forward(**batch):
+        calls["n"] += 1  # one micro-batch per step in these tests
+        loss = forward(**batch)
+        return loss * float("nan") if where == "loss" and calls["n"] in steps else loss
+
+    trainer._train_model.forward = bad_forward
+    if where == "grad":
+        weight = trainer.model.bert.embeddings.word_embeddings.weight
+        weight.register_hook(lambda g: torch.full_like(g, float("inf")) if calls["n"] in steps else g)
+
+
+def test_nonfinite_steps_are_skipped_when_asked(tmp_path):
+    clean, _ = setup(steps=8)
+    clean.train()
+    for where in ("loss", "grad"):
+        trainer, _ = setup(tmp_path / where, steps=8, skip_nonfinite_steps=1, save_every=1)
+        poison(trainer, {3, 6}, where)
+        trainer.train(until=2)
+        before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+        trainer.train(until=3)
+        for k, v in trainer.model.state_dict().items():  # step 3 changed no weight
+            assert torch.equal(v, before[k]), k
+        trainer.train()
+        assert trainer.step == 8
+        assert [r["step"] for r in trainer.history.skipped] == [3, 6]
+        assert where in trainer.history.skipped[0]["reason"]
+        # The schedule goes on as if the steps had run; AdamW counted only the 6 real updates.
+        assert [r["lr"] for r in trainer.history.skipped] == [1e-3 * trainer.lr_factor(s - 1) for s in (3, 6)]
+        assert [r["lr"] for r in trainer.history.train] == [r["lr"] for r in clean.history.train]
+        assert {int(s["step"]) for s in trainer.optimizer.state.values()} == {6}
+        assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
+        assert BertForPreTraining.from_pretrained(tmp_path / where / "ckpt" / "checkpoint-8").training is False
+
+
+def test_too_many_nonfinite_steps_in_a_row_stop_training(tmp_path):
+    trainer, _ = setup(tmp_path, steps=10, skip_nonfinite_steps=2, save_every=1, keep_checkpoints=2)
+    poison(trainer, {4, 5, 6, 7})
+    with pytest.raises(FloatingPointError, match=r"loss nan at steps 4 to 6, more than skip_nonfinite_steps=2"):
+        trainer.train()
+    assert [r["step"] for r in trainer.history.skipped] == [4, 5]
+    # The last checkpoints hold finite weights and resume where the run stopped.
+    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["checkpoint-4", "checkpoint-5"]
+    again, _ = setup(tmp_path, steps=10, skip_nonfinite_steps=2, save_every=1, keep_checkpoints=2)
+    assert again.load_checkpoint() and again.step == 5 and again._nonfinite.streak == 2
+
+
+def test_without_skipping_the_first_nonfinite_step_stops(tmp_path):
+    trainer, _ = setup(tmp_path, steps=6, save_every=1)
+    poison(trainer, {3}, "grad")
+    with pytest.raises(FloatingPointError, match=r"gradient norm (nan|inf) at step 3 \(lr=.*skip_nonfinite_steps"):
+        trainer.train()
+    assert trainer.step == 2 and all(torch.isfinite(p).all() for p in trainer.model.parameters())
+    with pytest.raises(ValueError, match="skip_nonfinite_steps"):
+        TrainingConfig(skip_nonfinite_steps=-1)
+
+
+# ------------------------------------------------------ missing and unused keys
+def save_models(tmp_path):
+    tok = tiny_tokenizer()
+    config = BertConfig.preset("test", vocab_size=tok.vocab_size)
+    bertlib.set_seed(0)
+    BertForPreTraining(config).save_pretrained(tmp_path / "pretraining", tokenizer=tok)
+    bertlib.BertModel(config).save_pretrained(tmp_path / "encoder", tokenizer=tok)
+    bertlib.BertForSequenceClassification(config).save_pretrained(tmp_path / "classifier")
+    return config
+
+
+TASK_MODELS = [
+    bertlib.BertModel,
+    bertlib.BertForSequenceClassification,
+    bertlib.BertForTokenClassification,
+    bertlib.BertForQuestionAnswering,
+]
+
+
+def test_ordinary_loads_do_not_warn(tmp_path):
+    save_models(tmp_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for source in ("pretraining", "encoder"):  # the small BERT and MiniLM's layout, into each class
+            for cls in TASK_MODELS:
+                cls.from_pretrained(tmp_path / source, num_labels=3)
+        BertForPreTraining.from_pretrained(tmp_path / "pretraining")
+        for cls in TASK_MODELS:  # the real MiniLM (a bare encoder with a pooler)
+            bertlib.pretrained.load_minilm(cls)
+    assert [str(w.message) for w in caught] == []
+    encoder = bertlib.BertModel.from_pretrained(tmp_path / "pretraining")
+    assert encoder.loading_info["unexpected_keys"][0].startswith("cls.")  # recorded, not warned about
+
+
+def test_unexpected_or_missing_keys_are_warned_about(tmp_path):
+    save_models(tmp_path)
+    with pytest.warns(CheckpointWarning, match=r"7 weights are not in the checkpoint .*: cls\.predictions\.bias"):
+        BertForPreTraining.from_pretrained(tmp_path / "encoder")  # an MLM head left random
+    with pytest.warns(CheckpointWarning, match=r"2 weights of the checkpoint are not used .*classifier\.bias"):
+        bertlib.BertModel.from_pretrained(tmp_path / "classifier")  # a fine-tuned head dropped
+    from safetensors.torch import load_file, save_file
+
+    weights = tmp_path / "encoder" / "model.safetensors"
+    save_file({**load_file(weights), **{f"adapter.{i:02d}": torch.zeros(1) for i in range(13)}}, weights)
+    with pytest.warns(CheckpointWarning, match=r"13 weights .*adapter\.09 and 3 more\. Load it into"):
+        bertlib.BertModel.from_pretrained(tmp_path / "encoder")

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from ..heads import IGNORE_INDEX
-from ..training import warmup_linear_decay
+from ..optimization import warmup_linear_decay
 from ..utils import generator
 from .core import CheckFailure, exercise
 
