@@ -93,6 +93,7 @@ class GuardedClient(NotebookClient):
         self.reply_poll_seconds = reply_poll_seconds
         self.late_replies: list[float] = []  # seconds by which replies came late (missed wakeups)
         self._watch: _CellWatch | None = None
+        self._helpers: tuple = ()
 
     def _kernel_pid(self) -> int | None:
         provisioner = getattr(self.km, "provisioner", None)
@@ -118,6 +119,7 @@ class GuardedClient(NotebookClient):
         the reply waiting in the socket. A poll that ends after ``reply_poll_seconds``
         reads the socket directly, so a missed edge costs at most that long.
         """
+        self._helpers = (task_poll_output_msg, task_poll_kernel_alive)  # cancelled with the cell on a stall
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             try:
@@ -181,8 +183,11 @@ class GuardedClient(NotebookClient):
                         f"cell {cell_index} (`{first_line(cell.source)}`) ran past its {self.timeout} s budget"
                     ) from e
             run.cancel()  # stops nbclient's wait for the reply (it reports that as a dead kernel: ignored)
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await run
+            for task in self._helpers:  # nbclient's output and kernel-alive polls would outlive the kernel
+                task.cancel()
+            for task in (run, *self._helpers):
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await task
             watch = self._watch
             raise StallError(
                 f"cell {cell_index} (`{first_line(cell.source)}`) stalled: no message from the kernel and no kernel "
