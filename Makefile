@@ -64,9 +64,11 @@ $(VENV)/.installed: pyproject.toml $(LOCK)
 
 setup: $(VENV)/.installed
 
-# Third-party scripts for the site (require.js, the widget manager, d3,
-# jQuery, MathJax), from the npm registry into book/_static/vendor/
-# (gitignored). A no-op when the pinned versions are already there.
+# Third-party scripts and fonts for the site (require.js, the widget manager,
+# d3, jQuery, MathJax, Noto Sans KR), from the npm registry into
+# book/_static/vendor/, and axe-core for the browser tests into
+# test-artifacts/vendor/ (both gitignored). A no-op when the pinned versions
+# are already there.
 vendor:
 	$(PYTHON) scripts/fetch_vendor.py
 

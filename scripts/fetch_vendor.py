@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fetch the third-party scripts the built book needs into book/_static/vendor/.
+"""Fetch the third-party scripts and fonts the built book needs into book/_static/vendor/.
 
 The site must work with no network at all, so every script a page loads is
 served from the site itself. We never commit third-party code: this script
@@ -16,6 +16,12 @@ Who needs what:
   (version 1.x is the manager for ipywidgets 8).
 - d3 and jquery: bertviz's views ask require.js for them.
 - mathjax: Sphinx's maths renderer on pages that contain equations.
+- @fontsource/noto-sans-kr: the Korean terms of the glossary, for readers without a
+  Hangul font (custom.css loads it only for Hangul characters). Only the `korean`
+  subset, regular and bold, as woff2.
+
+Test-only packages go to test-artifacts/vendor/ instead, so the site never ships them:
+- axe-core: the accessibility checker the browser tests run on every page.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENDOR = ROOT / "book" / "_static" / "vendor"
 STAMP = VENDOR / "VERSIONS.json"
+TEST_VENDOR = ROOT / "test-artifacts" / "vendor"
 
 # name -> (npm spec, sha512 integrity, {pattern in the tarball: destination})
 # Patterns are fnmatch globs relative to the tarball's `package/` folder; a
@@ -89,11 +96,30 @@ PACKAGES: dict[str, tuple[str, str, dict[str, str]]] = {
             "LICENSE": "LICENSE",
         },
     ),
+    "noto-sans-kr": (
+        "@fontsource/noto-sans-kr@5.3.0",
+        "sha512-/JnpTjaCOXW7xUoqOyCVYSr05VOkDy5Yla9O+WAEiS7u+yYLsmHoqj6v1W0bf91G8G3XA2+NnRS3CX2Tf/FVZg==",
+        {
+            # Hangul only (about 0.55 MB a weight); custom.css declares the faces
+            "files/noto-sans-kr-korean-400-normal.woff2": "noto-sans-kr-korean-400-normal.woff2",
+            "files/noto-sans-kr-korean-700-normal.woff2": "noto-sans-kr-korean-700-normal.woff2",
+            "LICENSE": "LICENSE",  # SIL Open Font License 1.1
+        },
+    ),
+}
+
+# Used by tests/test_site_reader.py only; fetched into TEST_VENDOR, never into the site.
+TEST_PACKAGES: dict[str, tuple[str, str, dict[str, str]]] = {
+    "axe-core": (
+        "axe-core@4.14.1",
+        "sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ==",
+        {"axe.min.js": "axe.min.js", "LICENSE": "LICENSE"},  # MPL-2.0
+    ),
 }
 
 
-def _pins() -> dict[str, str]:
-    return {name: spec for name, (spec, _, _) in PACKAGES.items()}
+def _pins(packages: dict) -> dict[str, str]:
+    return {name: spec for name, (spec, _, _) in packages.items()}
 
 
 def _sri(path: Path) -> str:
@@ -112,17 +138,19 @@ def _dest(member: str, pattern: str, dest: str) -> str | None:
     return str(Path(dest) / rest) if dest != "./" else rest
 
 
-def fetch(force: bool = False) -> None:
-    if not force and STAMP.is_file() and json.loads(STAMP.read_text()) == _pins():
-        print(f"vendor: up to date ({STAMP.relative_to(ROOT)})")
+def fetch_into(folder: Path, packages: dict, force: bool = False) -> None:
+    """Fetch `packages` into `folder`, unless its VERSIONS.json already lists the same pins."""
+    stamp = folder / "VERSIONS.json"
+    if not force and stamp.is_file() and json.loads(stamp.read_text()) == _pins(packages):
+        print(f"vendor: up to date ({stamp.relative_to(ROOT)})")
         return
     if shutil.which("npm") is None:
         sys.exit("vendor: npm is needed to fetch the site's scripts (install Node.js)")
-    if VENDOR.exists():
-        shutil.rmtree(VENDOR)
-    VENDOR.mkdir(parents=True)
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
     with tempfile.TemporaryDirectory() as tmp:
-        specs = [spec for spec, _, _ in PACKAGES.values()]
+        specs = [spec for spec, _, _ in packages.values()]
         out = subprocess.run(
             ["npm", "pack", "--json", "--pack-destination", tmp, *specs],
             check=True,
@@ -131,7 +159,7 @@ def fetch(force: bool = False) -> None:
             cwd=tmp,
         ).stdout
         packed = {p["id"]: Path(tmp) / p["filename"] for p in json.loads(out)}
-        for name, (spec, integrity, files) in PACKAGES.items():
+        for name, (spec, integrity, files) in packages.items():
             tarball = packed[spec]
             if _sri(tarball) != integrity:
                 sys.exit(f"vendor: {spec} does not match its pinned integrity; refusing it")
@@ -145,7 +173,7 @@ def fetch(force: bool = False) -> None:
                         target = _dest(rel, pattern, dest)
                         if target is None:
                             continue
-                        path = VENDOR / name / target
+                        path = folder / name / target
                         path.parent.mkdir(parents=True, exist_ok=True)
                         path.write_bytes(tar.extractfile(member).read())
                         taken.add(pattern)
@@ -153,8 +181,13 @@ def fetch(force: bool = False) -> None:
             missing = [p for p in files if p not in taken]
             if missing:
                 sys.exit(f"vendor: {spec} has no file matching {missing}")
-            print(f"vendor: {spec} -> {(VENDOR / name).relative_to(ROOT)}/")
-    STAMP.write_text(json.dumps(_pins(), indent=2) + "\n")
+            print(f"vendor: {spec} -> {(folder / name).relative_to(ROOT)}/")
+    stamp.write_text(json.dumps(_pins(packages), indent=2) + "\n")
+
+
+def fetch(force: bool = False) -> None:
+    fetch_into(VENDOR, PACKAGES, force)
+    fetch_into(TEST_VENDOR, TEST_PACKAGES, force)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Make the built book load every script from the site itself.
+"""Make the built book load every script from the site itself, and tidy what it ships.
 
 Run after `jupyter-book build` (the Makefile does):
 
@@ -10,6 +10,14 @@ require.js and `require.config` paths for d3 and jQuery). A copy served at
 the CDN's address would not do: the browser would still go out to the CDN.
 So we rewrite those references to page-relative paths into
 `_static/vendor/`, where scripts/fetch_vendor.py put the npm copies.
+
+bertviz also writes its two menus as "Layer: <select>" and "Attention:
+<select>", with no label a screen reader can use: each such <select> gets
+its visible label as its aria-label.
+
+The themes ship source maps (`*.map`, about 3.5 MB) that no reader needs:
+we delete them, and the `sourceMappingURL` comments that point at them, so
+that a browser's developer tools do not ask for missing files.
 
 Then we check every page: a <script src>, a stylesheet <link> or a
 require.js path that still points outside the site fails the run, naming
@@ -37,6 +45,14 @@ REWRITES: list[tuple[str, str]] = [
     ),
 ]
 
+# A <select> right after its visible label, with no accessible name (bertviz's menus).
+UNNAMED_SELECT = re.compile(r"\b([A-Z][A-Za-z ]{0,30}):(\s*)<select\b(?![^>]*\baria-label)")
+
+# A source map reference at the start of a line of a script or a stylesheet.
+SOURCE_MAP_COMMENT = re.compile(
+    r"^[ \t]*(?://[#@][ \t]*sourceMappingURL=[^\n]*|/\*[#@][ \t]*sourceMappingURL=[^\n]*?\*/)[ \t]*$", re.M
+)
+
 # What must not point outside the site once we are done.
 SCRIPT_SRC = re.compile(r"<script\b[^>]*?\bsrc=[\"'](https?:)?//([^\"']+)", re.I)
 STYLESHEET = re.compile(r"<link\b[^>]*?\brel=[\"']?(?:stylesheet|preload|modulepreload)[^>]*>", re.I)
@@ -52,6 +68,26 @@ def rewrite_page(html: str, static_prefix: str) -> tuple[str, int]:
         html, n = re.subn(pattern, static_prefix + target, html)
         count += n
     return html, count
+
+
+def name_selects(html: str) -> tuple[str, int]:
+    """Give each unnamed <select> that follows "Label:" that label as its aria-label."""
+    return UNNAMED_SELECT.subn(lambda m: f'{m.group(1)}:{m.group(2)}<select aria-label="{m.group(1)}"', html)
+
+
+def drop_source_maps(static: Path) -> tuple[int, int]:
+    """Delete the *.map files under `static` and the comments that point at them."""
+    maps = sorted(static.rglob("*.map"))
+    for path in maps:
+        path.unlink()
+    comments = 0
+    for path in [*static.rglob("*.js"), *static.rglob("*.css")]:
+        text = path.read_text(encoding="utf-8", errors="surrogateescape")
+        new, n = SOURCE_MAP_COMMENT.subn("", text)
+        if n:
+            path.write_text(new, encoding="utf-8", errors="surrogateescape")
+            comments += n
+    return len(maps), comments
 
 
 def external_references(html: str) -> list[str]:
@@ -75,18 +111,22 @@ def main(site: Path) -> int:
             file=sys.stderr,
         )
         return 2
-    rewritten, problems = 0, []
+    rewritten, named, problems = 0, 0, []
     for page in sorted(site.rglob("*.html")):
         if "_static" in page.relative_to(site).parts:
             continue
         html = page.read_text(encoding="utf-8")
         prefix = os.path.relpath(site / "_static", page.parent).replace(os.sep, "/") + "/"
         new, n = rewrite_page(html, prefix)
-        if n:
+        new, m = name_selects(new)
+        if n or m:
             page.write_text(new, encoding="utf-8")
             rewritten += n
+            named += m
         problems += [f"{page.relative_to(site)}: {url}" for url in external_references(new)]
+    maps, comments = drop_source_maps(site / "_static")
     print(f"offline_site: rewrote {rewritten} CDN reference(s) to _static/vendor/")
+    print(f"offline_site: named {named} <select> menu(s); removed {maps} source map(s), {comments} reference(s)")
     if problems:
         print(
             "offline_site: these pages still load files from outside the site:",

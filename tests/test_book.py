@@ -169,6 +169,9 @@ def test_failing_notebook_fails_the_build(tmp_path):
     """With our _config.yml and the Makefile's flags, a cell that raises fails the build."""
     shutil.copy(ROOT / "_config.yml", tmp_path / "_config.yml")
     shutil.copytree(ROOT / "book" / "_static", tmp_path / "book" / "_static", dirs_exist_ok=True)
+    shutil.copytree(ROOT / "book" / "_templates", tmp_path / "book" / "_templates")
+    (tmp_path / "scripts").mkdir()  # the local Sphinx extension _config.yml names
+    shutil.copy(ROOT / "scripts" / "bertbook_sphinx.py", tmp_path / "scripts" / "bertbook_sphinx.py")
     shutil.copy(ROOT / "book" / "references.bib", tmp_path / "book" / "references.bib")
     (tmp_path / "book" / "intro.md").write_text("# Intro\n\nA page.\n", encoding="utf-8")
     (tmp_path / "lessons").mkdir()

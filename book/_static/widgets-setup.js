@@ -1,6 +1,7 @@
 // Set-up for the ipywidgets HTML manager, on pages that hold widget state.
 // myst-nb loads this between require.js and embed-amd.js (both vendored from
-// npm by scripts/fetch_vendor.py); see nb_ipywidgets_js in _config.yml.
+// npm by scripts/fetch_vendor.py), all three deferred; see nb_ipywidgets_js
+// in _config.yml.
 (function () {
   // 1. Where require.js finds the manager's modules. embed-amd.js defines
   // them by name, and each locates its icon fonts next to its own module
@@ -36,4 +37,39 @@
       },
     };
   });
+
+  // 3. Names for screen readers. A slider's handle (role="slider") has no
+  // name of its own: give it the slider's description ("layer", "head").
+  // A figure an interactive widget draws (an Output widget's image) has no
+  // alt text: say what it is. The manager draws the widgets after the load
+  // event and redraws a figure whenever a slider moves, so watch the page.
+  function describe(root) {
+    root.querySelectorAll(".noUi-handle[role=slider]:not([aria-label])").forEach(function (handle) {
+      var widget = handle.closest(".widget-slider, .jupyter-widgets");
+      var label = widget && widget.querySelector(".widget-label");
+      var text = label && label.textContent.trim();
+      handle.setAttribute("aria-label", text || "slider");
+    });
+    root.querySelectorAll(".widget-subarea img:not([alt])").forEach(function (img) {
+      var box = img.closest(".widget-interact, .widget-subarea");
+      var names = Array.prototype.map.call(
+        box.querySelectorAll(".widget-label"),
+        function (label) { return label.textContent.trim(); }
+      ).filter(Boolean);
+      img.setAttribute(
+        "alt",
+        "Figure drawn by the interactive explorer" +
+          (names.length ? " for the chosen " + names.join(" and ") : "")
+      );
+    });
+  }
+  var pending = false;
+  new MutationObserver(function () {
+    if (pending) return;
+    pending = true;
+    window.setTimeout(function () {
+      pending = false;
+      describe(document);
+    }, 50);
+  }).observe(document.documentElement, { childList: true, subtree: true });
 })();
