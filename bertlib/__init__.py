@@ -15,14 +15,13 @@ ready-made models in ``bertlib.pretrained`` (chapters 8 and 10). The
 corpora come from ``bertlib.data`` and its small world, ``bertlib.world``.
 """
 
-__version__ = "0.1.0"
-
 from . import checks, data, finetuning, pretrained, tasks, texts, viz, word2vec, world
+from .attention import extended_attention_mask, scaled_dot_product_attention
 from .batches import EncodedDataset
 from .checkpoint import CheckpointError, CheckpointWarning
 from .config import PRESETS, BertConfig
+from .constants import IGNORE_INDEX, IS_NEXT, NOT_NEXT
 from .heads import (
-    IGNORE_INDEX,
     BertForPreTraining,
     BertForPreTrainingOutput,
     BertForQuestionAnswering,
@@ -31,20 +30,14 @@ from .heads import (
     TaskOutput,
 )
 from .history import History
-from .model import BertModel, BertModelOutput, extended_attention_mask, scaled_dot_product_attention
+from .model import BertModel, BertModelOutput
 from .optimization import default_param_groups, warmup_linear_decay
-from .pretraining import (
-    IS_NEXT,
-    NOT_NEXT,
-    PretrainingDataset,
-    SentencePair,
-    make_nsp_pairs,
-    mask_tokens,
-)
+from .pretraining import PretrainingDataset, SentencePair, make_nsp_pairs, mask_tokens
 from .tokenization import SPECIAL_TOKENS, BertTokenizer, train_tokenizer
 from .training import Trainer
 from .training_config import TrainingConfig
 from .utils import generator, get_device, in_colab, set_seed, setup_notebook, versions
+from .version import __version__ as __version__
 
 __all__ = [
     "BertConfig",

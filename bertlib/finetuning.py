@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from .batches import EncodedDataset
-from .heads import IGNORE_INDEX
+from .constants import IGNORE_INDEX
 from .tokenization import BertTokenizer
 
 __all__ = [

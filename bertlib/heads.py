@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import BertConfig
+from .constants import IGNORE_INDEX
 from .model import ACT2FN, BertModel, BertPreTrainedModel
 
 __all__ = [
@@ -23,10 +24,7 @@ __all__ = [
     "BertForTokenClassification",
     "BertForQuestionAnswering",
     "TaskOutput",
-    "IGNORE_INDEX",
 ]
-
-IGNORE_INDEX = -100  # label of positions that do not count in a loss (PyTorch's and HF's convention)
 
 
 @dataclass

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from .heads import IGNORE_INDEX
+from .constants import IGNORE_INDEX
 
 __all__ = ["batch_metrics"]
 

@@ -14,12 +14,10 @@ from dataclasses import dataclass
 import torch
 
 from .batches import EncodedDataset
-from .heads import IGNORE_INDEX
+from .constants import IGNORE_INDEX, IS_NEXT, NOT_NEXT
 from .tokenization import BertTokenizer
 
-__all__ = ["mask_tokens", "SentencePair", "make_nsp_pairs", "PretrainingDataset", "IS_NEXT", "NOT_NEXT"]
-
-IS_NEXT, NOT_NEXT = 0, 1  # NSP labels, as in the paper's released code and Hugging Face
+__all__ = ["mask_tokens", "SentencePair", "make_nsp_pairs", "PretrainingDataset"]
 
 
 def mask_tokens(

@@ -9,6 +9,8 @@ import random
 import numpy as np
 import torch
 
+from .version import __version__
+
 __all__ = ["set_seed", "get_device", "versions", "generator", "in_colab", "setup_notebook"]
 
 
@@ -71,13 +73,11 @@ def versions() -> dict[str, str]:
     """Versions of Python and the libraries a lesson depends on (for the setup cell)."""
     import tokenizers
 
-    import bertlib
-
     out = {
         "python": platform.python_version(),
         "torch": torch.__version__,
         "tokenizers": tokenizers.__version__,
-        "bertlib": bertlib.__version__,
+        "bertlib": __version__,
         "device": str(get_device()),
         "threads": str(torch.get_num_threads()),
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ..model import extended_attention_mask, scaled_dot_product_attention
+from ..attention import extended_attention_mask, scaled_dot_product_attention
 from ..utils import generator
 from .core import CheckFailure, compare, exercise
 
@@ -100,7 +100,7 @@ def attention_config(H: int, nh: int):
 
 def _self_attention(config_seed: int, H: int, nh: int):
     """A BertSelfAttention with seeded random weights and no dropout (no position information)."""
-    from ..model import BertSelfAttention
+    from ..attention import BertSelfAttention
 
     config = attention_config(H, nh)
     # Seeded weights without touching the reader's global random state.

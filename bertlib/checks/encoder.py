@@ -8,8 +8,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..attention import BertSelfAttention
 from ..config import BertConfig
-from ..model import BertModel, BertSelfAttention
+from ..model import BertModel
 from ..utils import generator
 from .attention import attention_config
 from .core import CheckFailure, compare, exercise

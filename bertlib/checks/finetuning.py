@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from ..constants import IGNORE_INDEX
 from ..finetuning import confusion_matrix, decode_spans
-from ..heads import IGNORE_INDEX
 from ..utils import generator
 from .core import CheckFailure, compare, exercise
 

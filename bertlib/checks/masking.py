@@ -7,7 +7,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ..heads import IGNORE_INDEX
+from ..constants import IGNORE_INDEX
 from ..utils import generator
 from .core import CheckFailure, compare, exercise
 
