@@ -60,8 +60,9 @@ def build_model(config: BertConfig, variant: Variant, state: dict[str, torch.Ten
     if variant.attention_dropout is not None:
         config = replace(config, attention_probs_dropout_prob=variant.attention_dropout)
     if variant.library == "bertlib":
-        model = bertlib.BertForPreTraining(replace(config, attn_implementation=variant.attn))
-        model.sparse_last_layer = variant.sparse_last_layer
+        model = bertlib.BertForPreTraining(
+            replace(config, attn_implementation=variant.attn, sparse_last_layer=variant.sparse_last_layer)
+        )
     else:
         import transformers  # a test dependency; bertlib itself never imports it
 

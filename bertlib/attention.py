@@ -2,14 +2,12 @@
 
 ``BertSelfAttention`` has two paths that compute the same thing: an explicit
 one that returns the attention weights (for the visualizations) and PyTorch's
-fused ``scaled_dot_product_attention``. :class:`KeptRows` lets the last layer
-ask queries only at the positions the heads read.
+fused ``scaled_dot_product_attention``.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -17,7 +15,7 @@ from torch import nn
 
 from .config import BertConfig
 
-__all__ = ["BertSelfAttention", "KeptRows", "extended_attention_mask", "scaled_dot_product_attention"]
+__all__ = ["BertSelfAttention", "extended_attention_mask", "scaled_dot_product_attention"]
 
 
 def extended_attention_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -56,51 +54,6 @@ def scaled_dot_product_attention(
     return mixed @ v, weights
 
 
-@dataclass
-class KeptRows:
-    """The positions whose final vectors the heads read, laid out for the last layer.
-
-    Built by :meth:`from_mask` from a (B, T) bool mask. The last layer computes
-    queries, attention output and feed-forward only for these rows (keys and
-    values still come from every token).
-
-    Attributes:
-        index: (B, Tq) positions of each sequence's kept tokens, in order, then filler
-            positions up to Tq = the most kept in one sequence (computed, then dropped).
-        valid: (B, Tq) True where ``index`` is a kept token, not filler.
-        flat: (N,) the kept positions in the flattened (B * T) batch, row-major.
-        total: B * T, the rows of a full pass (dropout draws its numbers for all of them).
-    """
-
-    index: torch.Tensor
-    valid: torch.Tensor
-    flat: torch.Tensor
-    total: int
-
-    @classmethod
-    def from_mask(cls, keep: torch.Tensor) -> KeptRows:
-        counts = keep.sum(1)  # (B,)
-        # A stable sort of "not kept" puts each sequence's kept positions first, in order.
-        order = torch.sort((~keep).to(torch.uint8), dim=1, stable=True).indices  # (B, T)
-        Tq = int(counts.max()) if keep.numel() else 0
-        valid = torch.arange(Tq, device=keep.device) < counts[:, None]  # (B, Tq)
-        return cls(order[:, :Tq], valid, keep.flatten().nonzero().squeeze(1), keep.numel())
-
-
-def dropout_rows(dropout: nn.Dropout, x: torch.Tensor, rows: KeptRows | None) -> torch.Tensor:
-    """Dropout on the kept rows (N, H), with the mask a full (B * T, H) pass would draw.
-
-    Drawing the numbers for every row and keeping ours leaves the random stream,
-    and so every later number of a seeded run, exactly as without row selection.
-    """
-    if rows is None or not dropout.training or dropout.p == 0:
-        return dropout(x)
-    if dropout.p == 1:
-        return x * 0.0
-    noise = x.new_empty(rows.total, x.size(-1)).bernoulli_(1 - dropout.p)  # what F.dropout draws on CPU
-    return x * noise[rows.flat].div_(1 - dropout.p)
-
-
 class BertSelfAttention(nn.Module):
     """Multi-head self-attention with two paths that compute the same thing.
 
@@ -120,21 +73,27 @@ class BertSelfAttention(nn.Module):
         self.attn_implementation = config.attn_implementation
 
     def forward(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None, output_attentions: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """x: (B, T, H) -> (output (B, T, H), weights (B, nh, T, T) or None on the fused path)."""
+        return self.attend(self.query(x), self.key(x), self.value(x), mask, output_attentions)
+
+    def attend(
         self,
-        x: torch.Tensor,
+        xq: torch.Tensor,
+        xk: torch.Tensor,
+        xv: torch.Tensor,
         mask: torch.Tensor | None = None,
         output_attentions: bool = False,
-        queries: torch.Tensor | None = None,
-    ):
-        """x: (B, T, H). ``queries``: (B, Tq, H) rows of x that ask (default all of x); output (B, Tq, H)."""
-        B, T, H = x.shape
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Projected queries (B, Tq, H), keys and values (B, T, H) -> (B, Tq, H), weights or None."""
+        B, Tq, H = xq.shape
+        T = xk.size(1)
         nh, hs = self.num_attention_heads, self.attention_head_size
-        xq = x if queries is None else queries
-        Tq = xq.size(1)
-        # Project, then split H into heads: (B, T, H) -> (B, T, nh, hs) -> (B, nh, T, hs)
-        q = self.query(xq).view(B, Tq, nh, hs).transpose(1, 2)  # (B, nh, Tq, hs)
-        k = self.key(x).view(B, T, nh, hs).transpose(1, 2)
-        v = self.value(x).view(B, T, nh, hs).transpose(1, 2)
+        # Split H into heads: (B, T, H) -> (B, T, nh, hs) -> (B, nh, T, hs)
+        q = xq.view(B, Tq, nh, hs).transpose(1, 2)  # (B, nh, Tq, hs)
+        k = xk.view(B, T, nh, hs).transpose(1, 2)
+        v = xv.view(B, T, nh, hs).transpose(1, 2)
         if output_attentions or self.attn_implementation == "eager":
             out, weights = scaled_dot_product_attention(q, k, v, mask, self.dropout)
         else:

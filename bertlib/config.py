@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,10 @@ class BertConfig:
     pad_token_id: int = 0  # [PAD]; its embedding row is kept at zero and never trained
     num_labels: int = 2  # classes of a task head (sequence or token classification)
     attn_implementation: str = "sdpa"  # "eager" (explicit, returns weights) or "sdpa" (fused)
+    # Speed switch, not part of the model: in training steps the heads run the last layer only
+    # where they read it (bertlib.sparse_last_layer; same loss and gradients). Kept out of
+    # config.json and of the printed config.
+    sparse_last_layer: bool = field(default=True, repr=False)
 
     def __post_init__(self) -> None:
         positive = (
@@ -110,6 +114,8 @@ class BertConfig:
                 f"attn_implementation must be 'eager' (explicit, can return attention weights) or "
                 f"'sdpa' (PyTorch's fused kernel); got {self.attn_implementation!r}."
             )
+        if not isinstance(self.sparse_last_layer, bool):
+            raise ValueError(f"sparse_last_layer must be True or False, got {self.sparse_last_layer!r}.")
         if not 0 <= self.pad_token_id < self.vocab_size:
             raise ValueError(
                 f"pad_token_id ({self.pad_token_id}) must be a token id below vocab_size ({self.vocab_size})."
@@ -139,7 +145,8 @@ class BertConfig:
     def to_dict(self) -> dict[str, Any]:
         """The fields as a plain dict, plus the keys Hugging Face expects in config.json."""
         d = asdict(self)
-        d.pop("attn_implementation")  # a runtime choice, not part of the weights' description
+        d.pop("attn_implementation")  # runtime choices, not part of the weights' description
+        d.pop("sparse_last_layer")
         d.update(model_type="bert", architectures=["BertForPreTraining"], position_embedding_type="absolute")
         return d
 

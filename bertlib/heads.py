@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import sparse_last_layer
 from .config import BertConfig
 from .constants import IGNORE_INDEX
 from .model import ACT2FN, BertModel, BertPreTrainedModel
@@ -117,11 +118,10 @@ class BertForPreTraining(BertPreTrainedModel):
     """BERT with both pretraining heads: masked-token prediction and next sentence prediction.
 
     In training mode with the masked head (the default with labels) the last encoder
-    layer runs only where the heads read it: [CLS] (for NSP) and the labelled positions.
-    Set ``sparse_last_layer = False`` on a model to run it everywhere (same numbers).
+    layer runs only where the heads read it: [CLS] (for NSP) and the labelled positions
+    (:mod:`bertlib.sparse_last_layer`; ``BertConfig(sparse_last_layer=False)`` runs it
+    everywhere, with the same numbers).
     """
-
-    sparse_last_layer = True  # class default; an instance attribute switches it off
 
     _tied_weights = {
         "cls.predictions.decoder.weight": "bert.embeddings.word_embeddings.weight",
@@ -177,16 +177,14 @@ class BertForPreTraining(BertPreTrainedModel):
             _check_labels(labels, self.config.vocab_size, "MLM label", "a token id of this model's vocabulary")
         if next_sentence_label is not None:
             _check_labels(next_sentence_label, 2, "NSP label", "0 (IsNext) or 1 (NotNext)")
-        keep = None
-        if (
-            logits_at == "masked"
-            and self.training
-            and self.sparse_last_layer
-            and not (output_attentions or output_hidden_states)
-        ):
+        if logits_at == "masked" and sparse_last_layer.applies(self, output_attentions, output_hidden_states):
             keep = labels != IGNORE_INDEX  # (B, T): the MLM head's rows...
             keep[:, 0] = True  # ... and [CLS], which the pooler (NSP) reads
-        out = self.bert(input_ids, token_type_ids, attention_mask, output_attentions, output_hidden_states, keep)
+            hidden, out = sparse_last_layer.encode_kept(self.bert, input_ids, token_type_ids, attention_mask, keep)
+            hidden_labels = labels[keep]  # (N + [CLS] rows,), in the order of ``hidden``
+        else:
+            out = self.bert(input_ids, token_type_ids, attention_mask, output_attentions, output_hidden_states)
+            hidden, hidden_labels = out.last_hidden_state, labels
         res = BertForPreTrainingOutput(
             seq_relationship_logits=self.cls.seq_relationship(out.pooler_output),
             last_hidden_state=out.last_hidden_state,
@@ -194,19 +192,11 @@ class BertForPreTraining(BertPreTrainedModel):
             hidden_states=out.hidden_states,
             attentions=out.attentions,
         )
-        if keep is not None:
-            kept_labels = labels[keep]  # (N + [CLS] rows,), in the order of out.kept_hidden_state
-            selected = kept_labels != IGNORE_INDEX
-            res.masked_logits = self.cls.predictions(out.kept_hidden_state[selected])  # (N, V)
-            res.masked_labels = kept_labels[selected]  # (N,)
-            res.mlm_loss = _mean_loss(res.masked_logits, res.masked_labels)
-        elif logits_at == "masked":
-            selected = labels != IGNORE_INDEX  # (B, T) bool
-            res.masked_logits = self.cls.predictions(out.last_hidden_state[selected])  # (N, V)
-            res.masked_labels = labels[selected]  # (N,)
+        if logits_at == "masked":
+            res.masked_logits, res.masked_labels = self._masked_lm_logits(hidden, hidden_labels)
             res.mlm_loss = _mean_loss(res.masked_logits, res.masked_labels)
         else:
-            res.prediction_logits = self.cls.predictions(out.last_hidden_state)  # (B, T, V)
+            res.prediction_logits = self.cls.predictions(hidden)  # (B, T, V)
             if labels is not None:
                 res.mlm_loss = _mean_loss(res.prediction_logits.flatten(0, 1), labels.flatten())
         if next_sentence_label is not None:
@@ -215,15 +205,19 @@ class BertForPreTraining(BertPreTrainedModel):
         res.loss = sum(parts) if parts else None
         return res
 
+    def _masked_lm_logits(self, hidden: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Vocabulary scores (N, V) and true ids (N,) at the N labelled rows of ``hidden`` (..., H)."""
+        selected = labels != IGNORE_INDEX  # same leading shape as hidden
+        return self.cls.predictions(hidden[selected]), labels[selected]  # row-major order
+
 
 class BertForSequenceClassification(BertPreTrainedModel):
     """A linear classifier on the pooled [CLS] vector (sentiment, NLI, ...); MSE when num_labels == 1.
 
     In training mode the last encoder layer runs only at [CLS], the one position the
-    classifier reads (``sparse_last_layer = False`` on a model turns this off).
+    classifier reads (:mod:`bertlib.sparse_last_layer`; ``BertConfig(sparse_last_layer=False)``
+    turns this off).
     """
-
-    sparse_last_layer = True  # class default; an instance attribute switches it off
 
     # Expected on loading an encoder or pretraining checkpoint: a fresh head, unused pretraining heads.
     _keys_to_ignore_on_load_missing = (r"^classifier\.",)
@@ -251,11 +245,12 @@ class BertForSequenceClassification(BertPreTrainedModel):
         In training mode without hidden states or attention weights asked for, the last
         layer runs only at [CLS] and ``last_hidden_state`` is None.
         """
-        keep = None
-        if self.training and self.sparse_last_layer and not (output_attentions or output_hidden_states):
+        if sparse_last_layer.applies(self, output_attentions, output_hidden_states):
             keep = torch.zeros_like(input_ids, dtype=torch.bool)
             keep[:, 0] = True  # (B, T): only [CLS]
-        out = self.bert(input_ids, token_type_ids, attention_mask, output_attentions, output_hidden_states, keep)
+            _, out = sparse_last_layer.encode_kept(self.bert, input_ids, token_type_ids, attention_mask, keep)
+        else:
+            out = self.bert(input_ids, token_type_ids, attention_mask, output_attentions, output_hidden_states)
         logits = self.classifier(self.dropout(out.pooler_output))
         loss = None
         if labels is not None:

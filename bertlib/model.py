@@ -14,13 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .attention import (
-    BertSelfAttention,
-    KeptRows,
-    dropout_rows,
-    extended_attention_mask,
-    scaled_dot_product_attention,
-)
+from .attention import BertSelfAttention, extended_attention_mask
 from .config import BertConfig
 from .model_io import PreTrainedMixin
 
@@ -28,13 +22,9 @@ __all__ = [
     "BertModel",
     "BertModelOutput",
     "BertEmbeddings",
-    "BertSelfAttention",
     "BertLayer",
     "BertEncoder",
     "BertPreTrainedModel",
-    "scaled_dot_product_attention",
-    "extended_attention_mask",
-    "KeptRows",
 ]
 
 ACT2FN = {
@@ -50,13 +40,10 @@ class BertModelOutput:
     """What :class:`BertModel` returns.
 
     Attributes:
-        last_hidden_state: (B, T, H) contextual vector of every token; None when the
-            forward pass was given ``keep`` (the last layer then computed only those rows).
+        last_hidden_state: (B, T, H) contextual vector of every token; None only when
+            :mod:`bertlib.sparse_last_layer` ran the last layer at some positions.
         pooler_output: (B, H) tanh(dense([CLS] vector)), the input of the NSP and
             sentence classification heads; None when the model has no pooler.
-        kept_hidden_state: (N, H) the last layer's vectors at the N positions ``keep``
-            selected, in row-major order (``last_hidden_state[keep]`` of a full pass);
-            only with ``keep``.
         hidden_states: the embeddings then every layer's output, L + 1 tensors of
             shape (B, T, H); only with ``output_hidden_states=True``.
         attentions: one (B, heads, T, T) tensor per layer, rows summing to 1;
@@ -65,7 +52,6 @@ class BertModelOutput:
 
     last_hidden_state: torch.Tensor | None
     pooler_output: torch.Tensor | None = None
-    kept_hidden_state: torch.Tensor | None = None
     hidden_states: tuple[torch.Tensor, ...] | None = None
     attentions: tuple[torch.Tensor, ...] | None = None
 
@@ -141,8 +127,8 @@ class BertSelfOutput(nn.Module):
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
-    def forward(self, h: torch.Tensor, residual: torch.Tensor, rows: KeptRows | None = None) -> torch.Tensor:
-        return self.LayerNorm(dropout_rows(self.dropout, self.dense(h), rows) + residual)
+    def forward(self, h: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+        return self.LayerNorm(self.dropout(self.dense(h)) + residual)
 
 
 class BertAttention(nn.Module):
@@ -185,17 +171,12 @@ class BertLayer(nn.Module):
         self.intermediate = BertIntermediate(config)
         self.output = BertOutput(config)
 
-    def forward(self, x, mask=None, output_attentions=False, rows: KeptRows | None = None):
-        """(B, T, H) -> (B, T, H); with ``rows``, only the kept rows: (N, H)."""
-        if rows is None:
-            a, weights = self.attention(x, mask, output_attentions)
-            return self.output(self.intermediate(a), a), weights
-        # Keys and values from every token, queries (and all that follows) only from the kept ones.
-        xq = x.gather(1, rows.index[..., None].expand(-1, -1, x.size(-1)))  # (B, Tq, H)
-        h, _ = self.attention.self(x, mask, queries=xq)  # (B, Tq, H)
-        h, xq = h[rows.valid], xq[rows.valid]  # filler dropped: (N, H), row-major like rows.flat
-        a = self.attention.output(h, xq, rows)
-        return self.output(self.intermediate(a), a, rows), None
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None, output_attentions: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(B, T, H) -> (B, T, H), and the attention weights (B, heads, T, T) when asked for."""
+        a, weights = self.attention(x, mask, output_attentions)  # sub-layer 1: LN(x + attention(x))
+        return self.output(self.intermediate(a), a), weights  # sub-layer 2: LN(a + FFN(a))
 
 
 class BertEncoder(nn.Module):
@@ -204,6 +185,25 @@ class BertEncoder(nn.Module):
     def __init__(self, config: BertConfig):
         super().__init__()
         self.layer = nn.ModuleList(BertLayer(config) for _ in range(config.num_hidden_layers))
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        output_attentions: bool = False,
+        output_hidden_states: bool = False,
+    ) -> BertModelOutput:
+        """Run the blocks in turn on (B, T, H) input vectors; ``mask`` is the additive (B, 1, 1, T) mask."""
+        hidden, attentions = [x], []
+        for layer in self.layer:
+            x, weights = layer(x, mask, output_attentions)
+            hidden.append(x)
+            attentions.append(weights)
+        return BertModelOutput(
+            last_hidden_state=x,
+            hidden_states=tuple(hidden) if output_hidden_states else None,
+            attentions=tuple(attentions) if output_attentions else None,
+        )
 
 
 class BertPooler(nn.Module):
@@ -281,7 +281,6 @@ class BertModel(BertPreTrainedModel):
         attention_mask: torch.Tensor | None = None,
         output_attentions: bool = False,
         output_hidden_states: bool = False,
-        keep: torch.Tensor | None = None,
     ) -> BertModelOutput:
         """Encode a batch.
 
@@ -291,59 +290,36 @@ class BertModel(BertPreTrainedModel):
             attention_mask: (B, T), 1 for real tokens and 0 for padding (default all 1).
             output_attentions: return every layer's (B, heads, T, T) weights (uses the explicit path).
             output_hidden_states: return the embeddings and every layer's output.
-            keep: (B, T) bool, the positions whose final vectors are needed (with a pooler,
-                [CLS] must be among them). The last layer then runs its queries, attention
-                output and feed-forward only there (keys and values still see every token),
-                and the output has ``kept_hidden_state`` (N, H) instead of ``last_hidden_state``.
-                The heads use it in training steps; it cannot combine with the two outputs above.
         """
-        if input_ids.dim() != 2:
-            raise ValueError(
-                f"input_ids must be a (batch, seq_len) tensor, got shape {tuple(input_ids.shape)}; "
-                f"for one sentence use input_ids[None] or the tokenizer's return_tensors='pt'."
-            )
-        x = self.embeddings(input_ids, token_type_ids)
-        mask = None
-        if attention_mask is not None:
-            if attention_mask.shape != input_ids.shape:
-                raise ValueError(
-                    f"attention_mask has shape {tuple(attention_mask.shape)}, input_ids {tuple(input_ids.shape)}; they must match."
-                )
-            if attention_mask.numel() and bool(((attention_mask != 0) & (attention_mask != 1)).any()):
-                bad = attention_mask[(attention_mask != 0) & (attention_mask != 1)][0].item()
-                raise ValueError(
-                    f"attention_mask holds {bad!r}: it must be 1 for real tokens and 0 for padding, "
-                    f"nothing else; build it with the tokenizer or (input_ids != pad_id).long()."
-                )
-            mask = extended_attention_mask(attention_mask, x.dtype)
-        rows = None
-        if keep is not None:
-            if output_attentions or output_hidden_states:
-                raise ValueError(
-                    "keep computes the last layer only at some positions: it cannot return every "
-                    "layer's hidden states or attention weights; leave one of them out."
-                )
-            if keep.shape != input_ids.shape or keep.dtype != torch.bool:
-                raise ValueError(
-                    f"keep must be a bool tensor shaped like input_ids {tuple(input_ids.shape)}, "
-                    f"got {keep.dtype} {tuple(keep.shape)}."
-                )
-            if self.pooler is not None and not bool(keep[:, 0].all()):
-                raise ValueError("keep must include position 0 ([CLS]) of every sequence: the pooler reads it.")
-            rows = KeptRows.from_mask(keep)
-        hidden, attentions = [x], []
-        last = len(self.encoder.layer) - 1
-        for i, layer in enumerate(self.encoder.layer):
-            x, weights = layer(x, mask, output_attentions, rows if i == last else None)
-            hidden.append(x)
-            attentions.append(weights)
-        if rows is not None:
-            starts = rows.valid.sum(1).cumsum(0) - rows.valid.sum(1)  # (B,) each sequence's first kept row: [CLS]
-            pooled = self.pooler(x[starts][:, None]) if self.pooler is not None else None  # (B, 1, H) -> (B, H)
-            return BertModelOutput(last_hidden_state=None, pooler_output=pooled, kept_hidden_state=x)
-        return BertModelOutput(
-            last_hidden_state=x,
-            pooler_output=self.pooler(x) if self.pooler is not None else None,
-            hidden_states=tuple(hidden) if output_hidden_states else None,
-            attentions=tuple(attentions) if output_attentions else None,
+        x = self.embeddings(_checked_ids(input_ids), token_type_ids)
+        out = self.encoder(
+            x, self.additive_mask(attention_mask, input_ids, x.dtype), output_attentions, output_hidden_states
         )
+        out.pooler_output = self.pooler(out.last_hidden_state) if self.pooler is not None else None
+        return out
+
+    @staticmethod
+    def additive_mask(attention_mask: torch.Tensor | None, input_ids: torch.Tensor, dtype: torch.dtype):
+        """The (B, 1, 1, T) additive mask of a checked (B, T) 1/0 ``attention_mask``, or None."""
+        if attention_mask is None:
+            return None
+        if attention_mask.shape != input_ids.shape:
+            raise ValueError(
+                f"attention_mask has shape {tuple(attention_mask.shape)}, input_ids {tuple(input_ids.shape)}; they must match."
+            )
+        if attention_mask.numel() and bool(((attention_mask != 0) & (attention_mask != 1)).any()):
+            bad = attention_mask[(attention_mask != 0) & (attention_mask != 1)][0].item()
+            raise ValueError(
+                f"attention_mask holds {bad!r}: it must be 1 for real tokens and 0 for padding, "
+                f"nothing else; build it with the tokenizer or (input_ids != pad_id).long()."
+            )
+        return extended_attention_mask(attention_mask, dtype)
+
+
+def _checked_ids(input_ids: torch.Tensor) -> torch.Tensor:
+    if input_ids.dim() != 2:
+        raise ValueError(
+            f"input_ids must be a (batch, seq_len) tensor, got shape {tuple(input_ids.shape)}; "
+            f"for one sentence use input_ids[None] or the tokenizer's return_tensors='pt'."
+        )
+    return input_ids

@@ -120,27 +120,3 @@ def test_get_device_is_cpu_here_and_rejects_missing_cuda(monkeypatch):
         assert bertlib.get_device().type in ("cpu", "mps")
         with pytest.raises(RuntimeError, match="no CUDA GPU"):
             bertlib.get_device("cuda")
-
-
-def test_keep_computes_the_last_layer_at_the_kept_rows_only():
-    torch.manual_seed(2)
-    config = BertConfig.preset("test")
-    model = BertModel(config).eval()
-    ids = torch.randint(5, config.vocab_size, (3, 7))
-    mask = torch.tensor([[1] * 7, [1] * 5 + [0] * 2, [1] * 2 + [0] * 5])
-    keep = torch.zeros(3, 7, dtype=torch.bool)
-    keep[:, 0] = True
-    keep[0, [2, 6]] = True
-    keep[1, 3] = True
-    with torch.no_grad():
-        full = model(ids, attention_mask=mask)
-        part = model(ids, attention_mask=mask, keep=keep)
-    assert part.last_hidden_state is None and part.kept_hidden_state.shape == (6, config.hidden_size)
-    torch.testing.assert_close(part.kept_hidden_state, full.last_hidden_state[keep], atol=1e-6, rtol=0)
-    torch.testing.assert_close(part.pooler_output, full.pooler_output, atol=1e-6, rtol=0)
-    with pytest.raises(ValueError, match="position 0"):
-        model(ids, keep=torch.ones(3, 7, dtype=torch.bool).index_fill(1, torch.tensor([0]), False))
-    with pytest.raises(ValueError, match="hidden states"):
-        model(ids, keep=keep, output_hidden_states=True)
-    with pytest.raises(ValueError, match="bool tensor"):
-        model(ids, keep=keep.long())

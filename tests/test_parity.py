@@ -130,7 +130,7 @@ def test_sparse_last_layer_matches_full_pass_and_transformers(attn):
     nsp = torch.tensor([0, 1, 1])
     runs = {}
     for sparse in (True, False):
-        ours.sparse_last_layer = sparse
+        ours.config.sparse_last_layer = sparse
         ours.zero_grad()
         out = ours(ids, types, mask, labels=labels, next_sentence_label=nsp)
         out.loss.backward()
@@ -158,7 +158,7 @@ def test_sparse_last_layer_draws_the_same_dropout_numbers():
     labels = torch.where(torch.rand(ids.shape, generator=bertlib.generator(10)) < 0.3, ids, -100)
     runs = []
     for sparse in (True, False):
-        model.sparse_last_layer = sparse
+        model.config.sparse_last_layer = sparse
         model.zero_grad()
         bertlib.set_seed(11)
         out = model(ids, types, mask, labels=labels, next_sentence_label=torch.tensor([1, 0, 1]))
@@ -181,7 +181,7 @@ def test_sequence_classifier_sparse_last_layer(attn):
     y = torch.tensor([2, 0, 1])
     runs = {}
     for sparse in (True, False):
-        ours.sparse_last_layer = sparse
+        ours.config.sparse_last_layer = sparse
         ours.zero_grad()
         out = ours(ids, types, mask, labels=y)
         out.loss.backward()
