@@ -43,12 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(f"the small BERT is cached in {small_bert_path()}\n")
         return 0
 
-    from . import grading
+    from . import grading, release
 
-    release = args.release or grading.default_release()
-    if release is None:
+    release_folder = args.release or release.default_release()
+    if release_folder is None:
         parser.error("grade: pass --release, the lessons the submissions were handed out from")
-    rows = grading.grade_path(args.path, release, args.timeout)
+    rows = grading.grade_path(args.path, release_folder, args.timeout)
     sys.stdout.write(grading.format_table(rows) + "\n")
     if args.json == "-":
         sys.stdout.write(grading.rows_to_json(rows) + "\n")

@@ -23,30 +23,13 @@ from pathlib import Path
 
 import nbformat
 
-from .cells import BEGIN, END, exercise_name, is_check, is_solution, points
-from .grading import GradeRow, default_release, format_table, grade_notebook, grade_path, rows_to_json
-from .student import make_student_edition, strip_solution
+from .cells import exercise_name, is_check, points
 
-__all__ = [
-    "make_student_edition",
-    "strip_solution",
-    "grade_notebook",
-    "grade_path",
-    "default_release",
-    "GradeRow",
-    "format_table",
-    "rows_to_json",
-    "list_exercises",
-    "Exercise",
-    "is_check",
-    "is_solution",
-    "BEGIN",
-    "END",
-]
+__all__ = ["list_exercises", "LessonExercise"]
 
 
 @dataclass
-class Exercise:
+class LessonExercise:
     """An exercise as a lesson poses it: its heading, difficulty and check."""
 
     notebook: str
@@ -60,7 +43,7 @@ class Exercise:
 _HEADING_RE = re.compile(r"^#+\s*(Exercise[^\n]*)", re.MULTILINE)
 
 
-def list_exercises(path: str | os.PathLike) -> list[Exercise]:
+def list_exercises(path: str | os.PathLike) -> list[LessonExercise]:
     """The exercises of a lesson, in order: one per check cell, titled by the heading above it."""
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
@@ -73,7 +56,7 @@ def list_exercises(path: str | os.PathLike) -> list[Exercise]:
         elif is_check(cell):
             first = next((line for line in cell.source.splitlines() if line.strip() and not line.startswith("#")), "")
             out.append(
-                Exercise(
+                LessonExercise(
                     path.name,
                     title,
                     max(1, min(3, title.count("★"))),

@@ -33,9 +33,9 @@ from pathlib import Path
 import nbformat
 
 from .cells import grade_id, is_check, is_solution, nbgrader_meta
-from .release import Check, default_release, match_release, read_release, rebuild, release_checks
+from .release import Check, match_release, read_release, rebuild, release_checks
 
-__all__ = ["GradeRow", "grade_notebook", "grade_path", "format_table", "rows_to_json", "default_release"]
+__all__ = ["GradeRow", "grade_notebook", "grade_path", "format_table", "rows_to_json"]
 
 
 @dataclass

@@ -10,7 +10,8 @@ import nbformat
 import pytest
 
 import bertlib
-from bertlib import classroom
+from bertlib import classroom, grading
+from bertlib import student as student_edition
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = sorted((ROOT / "lessons").glob("*.ipynb"))
@@ -82,37 +83,37 @@ def two_exercises(tmp_path, name, weights=WEIGHTS_OK, heads=HEADS_OK):
 
 
 def test_strip_solution_keeps_the_surrounding_code():
-    out = classroom.strip_solution(HEADS_OK, "ex-heads")
+    out = student_edition.strip_solution(HEADS_OK, "ex-heads")
     assert out.splitlines() == [
         "def split_heads(x, num_heads):",
         "    # YOUR CODE HERE",
         '    raise NotImplementedError("ex-heads: your code here")',
     ]
     with pytest.raises(ValueError, match="without a matching"):
-        classroom.strip_solution("### BEGIN SOLUTION\nx = 1", "bad")
+        student_edition.strip_solution("### BEGIN SOLUTION\nx = 1", "bad")
     with pytest.raises(ValueError, match="no '### BEGIN SOLUTION'"):
-        classroom.strip_solution("x = 1", "bad")
+        student_edition.strip_solution("x = 1", "bad")
     with pytest.raises(ValueError, match="without a '### BEGIN SOLUTION' before it"):
-        classroom.strip_solution("x = 1\n### END SOLUTION", "bad")
+        student_edition.strip_solution("x = 1\n### END SOLUTION", "bad")
 
 
 def test_nested_solution_blocks_are_rejected():
     nested = "### BEGIN SOLUTION\na = 1\n### BEGIN SOLUTION\nb = 2\n### END SOLUTION\nsecret = 3\n### END SOLUTION"
     with pytest.raises(ValueError, match="cannot nest"):
-        classroom.strip_solution(nested, "nested")
+        student_edition.strip_solution(nested, "nested")
 
 
 def test_top_level_stub_keeps_run_all_going():
     """A stub at the top level of a cell assigns NotImplemented instead of raising, so "Run All" goes on."""
     src = "x = 1\n### BEGIN SOLUTION\nuntrained = 0.69\na, b = 1, 2\n### END SOLUTION"
-    out = classroom.strip_solution(src, "ex7-3-solution")
+    out = student_edition.strip_solution(src, "ex7-3-solution")
     assert out.splitlines()[1:] == [
         "# YOUR CODE HERE: replace NotImplemented with your answer (ex7-3-solution)",
         "untrained = NotImplemented",
         "a = NotImplemented",
         "b = NotImplemented",
     ]
-    other = classroom.strip_solution("### BEGIN SOLUTION\nprint(42)\n### END SOLUTION", "ex")
+    other = student_edition.strip_solution("### BEGIN SOLUTION\nprint(42)\n### END SOLUTION", "ex")
     assert "raise NotImplementedError" in other  # not an assignment: nothing to stand in for
     r = bertlib.checks.check_split_heads(NotImplemented)
     assert not r and "Not implemented yet" in r.message
@@ -124,7 +125,7 @@ def test_student_edition(tmp_path):
     nb.cells[1].outputs = [nbformat.v4.new_output("stream", text="hi")]
     nb.cells[1].metadata["tags"].append("hide-cell")
     nbformat.write(nb, src)
-    (out,) = classroom.make_student_edition(src, tmp_path / "student")
+    (out,) = student_edition.make_student_edition(src, tmp_path / "student")
     student = nbformat.read(out, as_version=4)
     assert "raise NotImplementedError" in student.cells[1].source and "softmax" not in student.cells[1].source
     assert student.cells[1].outputs == [] and student.cells[1].metadata["tags"] == ["solution"]
@@ -141,7 +142,7 @@ def test_student_edition_strips_every_solution_whatever_its_tags(tmp_path):
     prose = nbformat.v4.new_markdown_cell("Why?\n\n### BEGIN SOLUTION\nBecause of the prose answer.\n### END SOLUTION")
     src = notebook(tmp_path, "leaky.ipynb", untagged, capital, prose)
     with pytest.warns(UserWarning, match="nbgrader would refuse"):
-        (out,) = classroom.make_student_edition(src, tmp_path / "student")
+        (out,) = student_edition.make_student_edition(src, tmp_path / "student")
     text = out.read_text()
     assert "answer'" not in text and "prose answer" not in text and "SOLUTION" not in text
     cells = nbformat.read(out, as_version=4).cells
@@ -156,22 +157,22 @@ def test_student_edition_never_overwrites_the_answer_key(tmp_path):
     key = src.read_bytes()
     for dst in (lessons, tmp_path / "lessons" / ".." / "lessons", lessons / "."):
         with pytest.raises(ValueError, match="over itself"):
-            classroom.make_student_edition(lessons, dst)
+            student_edition.make_student_edition(lessons, dst)
     with pytest.raises(ValueError, match="is a file"):
-        classroom.make_student_edition(lessons, src)
+        student_edition.make_student_edition(lessons, src)
     with pytest.raises(ValueError, match="over itself"):
-        classroom.make_student_edition(src, src)
+        student_edition.make_student_edition(src, src)
     with pytest.raises(ValueError, match="over itself"):
-        classroom.make_student_edition(src, lessons)  # a folder destination: lessons/lesson.ipynb again
+        student_edition.make_student_edition(src, lessons)  # a folder destination: lessons/lesson.ipynb again
     (tmp_path / "link").symlink_to(lessons)
     with pytest.raises(ValueError, match="over itself"):
-        classroom.make_student_edition(lessons, tmp_path / "link")
+        student_edition.make_student_edition(lessons, tmp_path / "link")
     assert src.read_bytes() == key
 
 
 def test_one_right_one_wrong_gets_exactly_that(tmp_path):
     path = two_exercises(tmp_path, "mixed.ipynb", weights=WEIGHTS_WRONG)
-    rows = classroom.grade_notebook(path, release=path, timeout=120)
+    rows = grading.grade_notebook(path, release=path, timeout=120)
     assert [(r.exercise, r.passed, r.points, r.max_points) for r in rows] == [
         ("ex-weights-check", False, 0, 1),
         ("ex-heads-check", True, 2, 2),
@@ -181,7 +182,7 @@ def test_one_right_one_wrong_gets_exactly_that(tmp_path):
 
 def test_a_crash_in_one_exercise_still_grades_the_others(tmp_path):
     path = two_exercises(tmp_path, "crash.ipynb", weights="attention_weights = undefined_name + 1")
-    rows = classroom.grade_notebook(path, release=path, timeout=120)
+    rows = grading.grade_notebook(path, release=path, timeout=120)
     assert not rows[0].passed and "NameError" in rows[0].message
     assert rows[1].passed
 
@@ -199,7 +200,7 @@ def test_a_loop_is_stopped_by_the_time_limit_and_a_dead_kernel_is_reported_as_su
     dead = nbformat.read(release, as_version=4)
     dead.cells[1].source = "import os\nos._exit(1)"
     nbformat.write(dead, submissions / "dead.ipynb")
-    rows = {r.notebook: r for r in classroom.grade_path(submissions, release, timeout=15)}
+    rows = {r.notebook: r for r in grading.grade_path(submissions, release, timeout=15)}
     assert not rows["loop.ipynb"].passed and "time limit" in rows["loop.ipynb"].message
     assert not rows["dead.ipynb"].passed and "kernel died" in rows["dead.ipynb"].message
     assert "time limit" not in rows["dead.ipynb"].message
@@ -232,7 +233,7 @@ def test_the_grader_trusts_nothing_in_a_submission(tmp_path):
     submit("d_deletes_its_checks.ipynb", lambda cells: [cells.pop(4), cells.pop(2)])
     submit("e_fakes_a_check.ipynb", fake)
     (submissions / "f_not_json.ipynb").write_text("this is not a notebook")
-    rows = classroom.grade_path(submissions, release, timeout=120)
+    rows = grading.grade_path(submissions, release, timeout=120)
     got = {(r.notebook, r.exercise): (r.points, r.max_points) for r in rows}
     assert got == {
         ("a_deletes_b.ipynb", "ex-weights-check"): (1, 1),
@@ -247,7 +248,7 @@ def test_the_grader_trusts_nothing_in_a_submission(tmp_path):
         ("e_fakes_a_check.ipynb", "ex-heads-check"): (0, 2),
         ("f_not_json.ipynb", "ex-weights-check"): (0, 1),
         ("f_not_json.ipynb", "ex-heads-check"): (0, 2),
-    }, classroom.format_table(rows)
+    }, grading.format_table(rows)
     assert (submissions / "b.ipynb").is_file()
     messages = {(r.notebook, r.exercise): r.message for r in rows}
     assert "No result from the check attention.split_heads" in messages["e_fakes_a_check.ipynb", "ex-heads-check"]
@@ -288,10 +289,10 @@ def test_student_edition_scores_zero_with_a_message_for_every_exercise(lesson, t
     # tests/test_nbgrader.py grades the answer key of two lessons with nbgrader and bertlib.)
     expected = classroom.list_exercises(lesson)
     assert expected, f"{lesson.name} has no checked exercises"
-    (student,) = classroom.make_student_edition(lesson, tmp_path / lesson.name)
-    rows = classroom.grade_notebook(student, release=lesson, timeout=900, cwd=str(lesson.parent))
+    (student,) = student_edition.make_student_edition(lesson, tmp_path / lesson.name)
+    rows = grading.grade_notebook(student, release=lesson, timeout=900, cwd=str(lesson.parent))
     assert [r.exercise for r in rows] == [e.grade_id for e in expected]
-    assert not any(r.passed for r in rows), classroom.format_table(rows)
+    assert not any(r.passed for r in rows), grading.format_table(rows)
     for r in rows:  # every exercise says what to do; nothing crashed the run or timed out
         assert "Not implemented yet" in r.message or "NotImplementedError" in r.message, r
 
@@ -303,8 +304,8 @@ def test_stubbed_top_level_answer_reads_as_not_implemented(tmp_path):
         solution("ex-rowsum", "### BEGIN SOLUTION\nrow_sum = 1.0\n### END SOLUTION"),
         check("ex-rowsum-check", "assert row_sum == 1.0"),
     )
-    (student,) = classroom.make_student_edition(src, tmp_path / "student")
-    (row,) = classroom.grade_notebook(student, release=src, timeout=60)
+    (student,) = student_edition.make_student_edition(src, tmp_path / "student")
+    (row,) = grading.grade_notebook(student, release=src, timeout=60)
     assert not row.passed and "Not implemented yet" in row.message
 
 
@@ -318,7 +319,7 @@ def test_plain_assert_check_cells_follow_nbgrader_rules(tmp_path):
         check("ex-c-check", "import sys\nprint('no', file=sys.stderr)"),
         check("ex-d-check", "0.5", points=2),
     )
-    rows = classroom.grade_notebook(path, release=path, timeout=60)
+    rows = grading.grade_notebook(path, release=path, timeout=60)
     assert [(r.passed, r.points) for r in rows] == [(True, 1), (False, 0), (False, 0), (False, 0.5)]
     assert "AssertionError: rows sum to 1" in rows[1].message
     assert "stderr" in rows[2].message and "Partial credit" in rows[3].message
@@ -331,4 +332,4 @@ def test_solution_markers_inside_an_expression_are_rejected(tmp_path):
         solution("ex-dict", 'rates = {\n    ### BEGIN SOLUTION\n    "a": 1,\n    ### END SOLUTION\n}'),
     )
     with pytest.raises(ValueError, match="not valid Python"):
-        classroom.make_student_edition(src, tmp_path / "out")
+        student_edition.make_student_edition(src, tmp_path / "out")

@@ -18,7 +18,8 @@ import pytest
 from nbgrader.api import Gradebook  # in the test extra: pip install -e .[test]
 from test_classroom import two_exercises
 
-from bertlib import classroom
+from bertlib import classroom, grading
+from bertlib import student as student_edition
 from bertlib.cells import grade_id, is_begin, is_end, is_solution
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,7 +102,7 @@ def nbgrader_scores(course: Path) -> dict[tuple[str, str], dict[str, float]]:
 
 
 def bertlib_scores(folder: Path, release: Path) -> dict[str, dict[str, float]]:
-    rows = classroom.grade_path(folder, release, timeout=900)
+    rows = grading.grade_path(folder, release, timeout=900)
     out: dict[str, dict[str, float]] = {}
     for r in rows:
         out.setdefault(Path(r.notebook).stem, {})[r.exercise] = r.points
@@ -150,7 +151,7 @@ def test_nbgrader_and_bertlib_score_a_lesson_alike(lesson, graded_lessons):
 def test_nbgrader_validate_fails_a_blank_student_edition_and_passes_the_answer_key(tmp_path):
     """`nbgrader validate`, the students' "Validate" button, on bertlib's student edition (quick: no lesson runs)."""
     key = two_exercises(tmp_path, "attention.ipynb")
-    (blank,) = classroom.make_student_edition(key, tmp_path / "student")
+    (blank,) = student_edition.make_student_edition(key, tmp_path / "student")
     one = tmp_path / "one.ipynb"
     nbformat.write(submission(blank, key, {"ex-heads"}), one)
     out = nbgrader(tmp_path, "validate", str(blank), str(one), str(key))
