@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .checkpoint import atomic_write
+
 __all__ = ["BertConfig", "PRESETS"]
 
 # Keys that Hugging Face writes into config.json but that describe nothing
@@ -175,13 +177,8 @@ class BertConfig:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write config.json (atomically: a temporary file, then a rename)."""
-        path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        with open(tmp, "w") as f:
-            f.write(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        text = json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+        atomic_write(Path(path), lambda tmp: tmp.write_text(text))
 
     @classmethod
     def load(cls, path: str | os.PathLike, **overrides: Any) -> BertConfig:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 __all__ = ["History", "LivePlot"]
@@ -19,6 +19,15 @@ class History:
     # Steps left out because their loss or gradients were not finite (TrainingConfig.skip_nonfinite_steps):
     # {"step": 7, "lr": 0.0005, "reason": "loss nan"}.
     skipped: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The records as plain JSON-ready data (what checkpoints and the cached small BERT store)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> History:
+        """The History that :meth:`to_dict` wrote (``skipped`` may be absent in older files)."""
+        return cls(train=d["train"], eval=d["eval"], seconds=d["seconds"], skipped=d.get("skipped", []))
 
     def series(self, key: str, split: str = "train") -> tuple[list[int], list[float]]:
         """(steps, values) of one metric, e.g. ``history.series("mlm_accuracy", "eval")``."""

@@ -108,11 +108,21 @@ class PreTrainedMixin:
         _check_tokenizer_file(directory / TOKENIZER_NAME, config)
         model = cls(config)
         state = load_tensors(directory / WEIGHTS_NAME)
-        model.loading_info = model._load_matching(state, str(directory))
+        model.loading_info = model.load_state(state, str(directory))
         _warn_unmatched(model, directory)
         return model.eval()
 
-    def _load_matching(self, state: dict[str, torch.Tensor], source: str) -> dict[str, list[str]]:
+    def load_state(self, state: dict[str, torch.Tensor], source: str = "the state dict") -> dict[str, list[str]]:
+        """Copy the weights of ``state`` that this model has into it, matching names as ``from_pretrained`` does.
+
+        Keys are matched with or without the ``bert.`` prefix and old Hugging Face names are
+        modernised; tied aliases are re-tied, not loaded. Missing encoder weights or a shape
+        that differs raise :class:`CheckpointError` (naming ``source``) before any weight is copied.
+
+        Returns:
+            ``{"missing_keys": [...], "unexpected_keys": [...]}``: weights left as they were, and
+            weights of ``state`` this model has no place for.
+        """
         expected = {k for k in self.state_dict() if k not in self._tied_weights}
         state = {_modern_key(k): v for k, v in state.items()}
         prefix = self.base_model_prefix + "."

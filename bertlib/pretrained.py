@@ -326,7 +326,7 @@ def load_small_bert(
         def write(tmp: Path) -> None:
             model._write_files(tmp, tokenizer)
             (tmp / RECIPE_NAME).write_text(json.dumps(recipe.to_dict(), indent=1, sort_keys=True) + "\n")
-            (tmp / HISTORY_NAME).write_text(json.dumps(asdict(history), indent=1) + "\n")
+            (tmp / HISTORY_NAME).write_text(json.dumps(history.to_dict(), indent=1) + "\n")
 
         atomic_folder(folder, write, keep_others=False)  # the folder appears complete or not at all
         return _load_cached(folder, recipe)
@@ -341,8 +341,7 @@ def load_small_bert_history(
         raise CheckpointError(
             f"No cached small BERT history at {path}: call bertlib.pretrained.load_small_bert() first."
         )
-    h = json.loads(path.read_text())
-    return History(train=h["train"], eval=h["eval"], seconds=h["seconds"])
+    return History.from_dict(json.loads(path.read_text()))
 
 
 def _load_cached(folder: Path, recipe: SmallBertRecipe) -> tuple[BertForPreTraining, BertTokenizer]:

@@ -17,6 +17,8 @@ from pathlib import Path
 import torch
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
+from .checkpoint import atomic_write
+
 __all__ = ["BertTokenizer", "train_tokenizer", "learn_wordpiece_vocab", "SPECIAL_TOKENS"]
 
 # BERT's special tokens, in the order that gives them ids 0..4 in our vocabularies.
@@ -132,14 +134,14 @@ class BertTokenizer:
         return cls.from_file(Path(directory) / "tokenizer.json")
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write ``tokenizer.json``."""
+        """Write ``tokenizer.json`` (atomically: a temporary file, then a rename)."""
         parent = Path(path).absolute().parent
         if not parent.is_dir():
             raise FileNotFoundError(
                 f"Cannot save the tokenizer to {path}: the folder {parent} does not exist. "
                 f"Create it first (Path(folder).mkdir(parents=True)) or save into an existing folder."
             )
-        self.backend.save(str(path))
+        atomic_write(Path(path), lambda tmp: self.backend.save(str(tmp)))
 
     def add_special_tokens(self, tokens: Sequence[str]) -> list[int]:
         """Add tokens that are never split (e.g. entity markers); returns their ids.

@@ -120,7 +120,7 @@ def read_checkpoint(
     for key, v in load_tensors(path / OPTIMIZER_NAME, device).items():
         i, name = key.split(".", 1)
         opt_state.setdefault(int(i), {})[name] = v.cpu() if name == "step" else v
-    model._load_matching(load_tensors(path / "model.safetensors", device), str(path))
+    model.load_state(load_tensors(path / "model.safetensors", device), str(path))
     try:
         optimizer.load_state_dict({"state": opt_state, "param_groups": groups})
     except ValueError as e:

@@ -38,7 +38,13 @@ from .trainer_state import data_fingerprint, latest_checkpoint, read_checkpoint,
 from .training_config import TrainingConfig
 from .utils import generator, get_device
 
-__all__ = ["Trainer"]
+__all__ = ["Trainer", "EPOCH_SEED_STRIDE", "STEP_SEED_STRIDE"]
+
+# Each epoch's shuffle and each step's batch and dropout get their own seed, derived from
+# TrainingConfig.seed as seed * STRIDE + epoch (or + step). The strides are primes larger than
+# any epoch or step count we run, so two (seed, epoch) or (seed, step) pairs never share a seed.
+EPOCH_SEED_STRIDE = 7919
+STEP_SEED_STRIDE = 1_000_003
 
 
 class Trainer:
@@ -127,7 +133,9 @@ class Trainer:
         for pos in range(step * size, (step + 1) * size):
             epoch = pos // n
             if epoch not in self._perms:
-                self._perms = {epoch: torch.randperm(n, generator=generator(self.config.seed * 7919 + epoch))}
+                self._perms = {
+                    epoch: torch.randperm(n, generator=generator(self.config.seed * EPOCH_SEED_STRIDE + epoch))
+                }
             out.append(int(self._perms[epoch][pos % n]))
         return out
 
@@ -138,8 +146,10 @@ class Trainer:
         With a ``checkpoint_dir`` the latest checkpoint there is loaded first, so a
         run that was interrupted picks up where it stopped; while it trains, the Trainer
         holds the directory's lock, and another Trainer there gets a clear error.
+        Every step seeds its own dropout; the caller's global random state is saved
+        before and restored after, so training leaves it as it was.
         """
-        with self._lock or contextlib.nullcontext():
+        with self._lock or contextlib.nullcontext(), _own_random_state(self.device):
             return self._train(resume, until)
 
     def _train(self, resume: bool, until: int | None) -> History:
@@ -155,11 +165,11 @@ class Trainer:
             self._train_model.train()
             for g in self.optimizer.param_groups:
                 g["lr"] = g["initial_lr"] * self.lr_factor(self.step)
-            torch.manual_seed((c.seed * 1_000_003 + self.step) * self.world + self.rank)  # dropout of this step
+            torch.manual_seed((c.seed * STEP_SEED_STRIDE + self.step) * self.world + self.rank)  # dropout of this step
             # The whole batch (examples and masks) depends only on (seed, step); ranks and
             # accumulation then feed it in slices, so they change memory use, not the data.
             full = self.train_data.collate(
-                self._indices(self.step, c.batch_size), generator(c.seed * 1_000_003 + self.step)
+                self._indices(self.step, c.batch_size), generator(c.seed * STEP_SEED_STRIDE + self.step)
             )
             mine = torch.arange(c.batch_size).chunk(self.world)[self.rank]  # this rank's contiguous slice
             step_loss, bad = 0.0, None
@@ -250,7 +260,7 @@ class Trainer:
         state = {
             "step": self.step,
             "config": asdict(self.config),
-            "history": asdict(self.history),
+            "history": self.history.to_dict(),
             "model_class": type(self.model).__name__,
             "data": self._data_fingerprint(),
             "nonfinite_streak": self._nonfinite.streak,
@@ -275,8 +285,7 @@ class Trainer:
             path, self.model, self.optimizer, asdict(self.config), self._data_fingerprint(), self.device
         )
         self.step = state["step"]
-        h = state["history"]
-        self.history = History(train=h["train"], eval=h["eval"], seconds=h["seconds"], skipped=h.get("skipped", []))
+        self.history = History.from_dict(state["history"])
         self._nonfinite.streak = int(state.get("nonfinite_streak", 0))
         return True
 
@@ -284,6 +293,13 @@ class Trainer:
         if self._data_record is None:
             self._data_record = data_fingerprint(self.train_data)
         return self._data_record
+
+
+def _own_random_state(device: torch.device) -> contextlib.AbstractContextManager:
+    """``torch.random.fork_rng`` for the CPU and ``device``: its seeding stays inside."""
+    if device.type == "cpu":
+        return torch.random.fork_rng(devices=[])
+    return torch.random.fork_rng(devices=[device], device_type=device.type)
 
 
 class _LossOnly(nn.Module):

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "bertlib"
 
 # Lowest first. Every module of the package must be listed (a new one needs a place).
 LAYERS = {
-    "leaf": {"constants", "version", "config", "utils"},
+    "leaf": {"constants", "version", "checkpoint", "config", "utils"},
     "data": {"tokenization", "world", "data", "tasks", "texts", "batches", "pretraining"},
     "model": {
         "attention",
