@@ -21,9 +21,8 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from .words import split_words, with_article
 from .world import DAYS, ROLES, Person, World, make_world
-
-_WORD = re.compile(r"\w+|[^\w\s]")
 
 
 @dataclass
@@ -95,7 +94,7 @@ class Corpus:
 
     def stats(self) -> dict[str, int]:
         """Counts documents, sentences, words (punctuation counts) and distinct words."""
-        words = [w for s in self.texts() for w in _WORD.findall(s.lower())]
+        words = [w for s in self.texts() for w in split_words(s.lower())]
         n_sentences = sum(len(d) for d in self.documents)
         return {
             "documents": len(self),
@@ -103,11 +102,6 @@ class Corpus:
             "words": len(words),
             "vocabulary": len(set(words)),
         }
-
-
-def _a(word: str) -> str:
-    """The indefinite article for ``word``: "an actor", "a baker"."""
-    return ("an " if word[0] in "aeiou" else "a ") + word
 
 
 def _sibling_word(world: World, p: Person) -> str:
@@ -132,8 +126,8 @@ def _biography(world: World, p: Person, rng: random.Random) -> list[str]:
     sibling = world.person(p.sibling)
     intro = rng.choice(
         [
-            f"{n} is {_a(job.name)} who lives in {p.town}.",
-            f"{n} lives in {p.town} and works as {_a(job.name)}.",
+            f"{n} is {with_article(job.name)} who lives in {p.town}.",
+            f"{n} lives in {p.town} and works as {with_article(job.name)}.",
         ]
     )
     return _window(
@@ -142,7 +136,7 @@ def _biography(world: World, p: Person, rng: random.Random) -> list[str]:
             intro,
             f"every morning {n} {job.duties[0]}.",
             f"{n} works {job.preposition} the {job.workplace} where {he} {job.duties[1]}.",
-            f"{n} has {_a(pet.colour)} {animal.name} called {pet.name} that sleeps in a {animal.home}.",
+            f"{n} has {with_article(pet.colour)} {animal.name} called {pet.name} that sleeps in a {animal.home}.",
             f"{pet.name} lives with {n} and {animal.habit}.",
             f"in the evening {n} plays the {p.instrument}.",
             f"at the weekend {n} plays {p.sport} with {his} friend {p.friend}.",
@@ -152,7 +146,7 @@ def _biography(world: World, p: Person, rng: random.Random) -> list[str]:
                     f"{n} likes {p.food} but does not like {p.disliked_food}.",
                 ]
             ),
-            f"{n} has {_a(_sibling_word(world, p))} called {sibling.name} who is {_a(sibling.job)}.",
+            f"{n} has {with_article(_sibling_word(world, p))} called {sibling.name} who is {with_article(sibling.job)}.",
             f"the favourite colour of {n} is {p.colour}.",
         ],
         min_len=4,
@@ -213,7 +207,7 @@ def _town(world: World, town: str, rng: random.Random) -> list[str]:
             rng.choice(
                 [
                     f"{p.name} the {p.job} lives in {town}.",
-                    f"{p.name} works as {_a(p.job)} in {town}.",
+                    f"{p.name} works as {with_article(p.job)} in {town}.",
                 ]
             )
         )

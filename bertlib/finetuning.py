@@ -117,7 +117,7 @@ def _align_tags(ex: Any, offsets: list, word_ids: list, i: int) -> list[int]:
                 raise ValueError(
                     f"example {i}: token at character {start} does not start word {w} "
                     f"of {ex.words!r}; words must be split like BERT's pre-tokenizer "
-                    "(bertlib.tasks.split_words)"
+                    "(bertlib.words.split_words)"
                 )
             labels.append(int(ex.tags[w]))
         previous = w

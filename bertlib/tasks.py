@@ -29,20 +29,13 @@ Example:
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .words import split_words, with_article
 from .world import DAYS, World, make_world
 
-__all__ = ["Example", "Task", "load_task", "available_tasks", "split_words"]
-
-_WORD = re.compile(r"\w+|[^\w\s]")  # the same split as BERT's pre-tokenizer: words and punctuation marks
-
-
-def split_words(text: str) -> list[str]:
-    """Words and punctuation marks of ``text``, split the way BERT's pre-tokenizer splits them."""
-    return _WORD.findall(text)
+__all__ = ["Example", "Task", "load_task", "available_tasks"]
 
 
 @dataclass
@@ -91,10 +84,6 @@ class Task:
             f"Task({self.name!r}, kind={self.kind!r}, labels={self.labels}, "
             f"train={len(self.train)}, test={len(self.test)})"
         )
-
-
-def _a(word: str) -> str:
-    return ("an " if word[0] in "aeiou" else "a ") + word
 
 
 # ----------------------------------------------------------------- sentiment
@@ -167,10 +156,10 @@ def _entities(world: World, rng: random.Random, label: int) -> Example:
             [(p.name, "PER"), "sees a new play with", (q.name, "PER"), "at the", (f"{town} theatre", "ORG"), "."],
             [(p.name, "PER"), "gives", (pet.name, "PET"), "some food and goes to the", (f"{town} {place}", "ORG"), "."],
             [(p.name, "PER"), "says that", (town, "TOWN"), f"is a small town {world.town(town).landscape}."],
-            [(p.name, "PER"), f"walks with {_a(pet.colour)} {pet.animal} called", (pet.name, "PET"), "."],
+            [(p.name, "PER"), f"walks with {with_article(pet.colour)} {pet.animal} called", (pet.name, "PET"), "."],
             [
                 (q.name, "PER"),
-                f"meets {_a(p.job)} from",
+                f"meets {with_article(p.job)} from",
                 (p.town, "TOWN"),
                 "and",
                 (pet.name, "PET"),
@@ -199,11 +188,11 @@ def _facts(world: World, name: str) -> list[tuple[str, str, str, str]]:
     job, n = world.job(p.job), p.name
     return [
         (f"where does {n} live?", f"{n} lives in ", p.town, "."),
-        (f"what is the job of {n}?", f"{n} works as {_a(p.job)[: -len(p.job)]}", p.job, "."),
+        (f"what is the job of {n}?", f"{n} works as {with_article(p.job)[: -len(p.job)]}", p.job, "."),
         (f"where does {n} work?", f"every day {n} goes to the ", job.workplace, f" and {job.duties[0]}."),
         (
             f"what is the name of the {p.pet.animal} of {n}?",
-            f"{n} has {_a(p.pet.colour)} {p.pet.animal} called ",
+            f"{n} has {with_article(p.pet.colour)} {p.pet.animal} called ",
             p.pet.name,
             ".",
         ),
@@ -242,7 +231,7 @@ def _statement(attr: str, name: str, value: str, negated: bool) -> str:
     if attr == "town":
         return f"{name} {'does not live' if negated else 'lives'} in {value}."
     if attr == "job":
-        return f"{name} is {no}{_a(value)}."
+        return f"{name} is {no}{with_article(value)}."
     if attr == "friend":
         return f"the best friend of {name} is {no}{value}."
     return f"the favourite {attr} of {name} is {no}{value}."
@@ -254,7 +243,10 @@ def _nli(world: World, rng: random.Random, label: int) -> Example:
     n = p.name
     facts = {
         ("town", "job"): rng.choice(
-            [f"{n} is {_a(p.job)} who lives in {p.town}.", f"{n} lives in {p.town} and works as {_a(p.job)}."]
+            [
+                f"{n} is {with_article(p.job)} who lives in {p.town}.",
+                f"{n} lives in {p.town} and works as {with_article(p.job)}.",
+            ]
         ),
         ("food",): f"the favourite food of {n} is {p.food}.",
         ("colour",): f"the favourite colour of {n} is {p.colour}.",

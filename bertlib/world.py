@@ -13,8 +13,9 @@ pretraining corpus describes. :mod:`bertlib.data` turns the world into text.
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import dataclass
+
+from .words import split_words
 
 # Word lists. Every list is one category for the embeddings chapter, so no word
 # appears in two lists (tests check that the categories are disjoint).
@@ -295,7 +296,6 @@ POLYSEMOUS = {
     "play": ("music", "sport", "theatre"),
     "bank": ("money", "river"),
 }
-_WORD = re.compile(r"\w+|[^\w\s]")
 
 
 def word_senses(sentence: str) -> list[tuple[int, str, str]]:
@@ -312,7 +312,7 @@ def word_senses(sentence: str) -> list[tuple[int, str, str]]:
         ``(word_index, word, sense)`` for each occurrence, where ``word_index``
         counts the words and punctuation marks of the sentence from 0.
     """
-    words = _WORD.findall(sentence.lower())
+    words = split_words(sentence.lower())
     found = []
     for i, w in enumerate(words):
         after = [x for x in words[i + 1 : i + 3] if x != "the"][:1]

@@ -4,7 +4,8 @@ from collections import Counter
 
 import pytest
 
-from bertlib.tasks import _NEGATIVE, _POSITIVE, Task, available_tasks, load_task, split_words
+from bertlib.tasks import _NEGATIVE, _POSITIVE, Task, available_tasks, load_task
+from bertlib.words import split_words
 
 
 @pytest.fixture(scope="module", params=["sentiment", "entities", "qa", "nli"])
