@@ -29,6 +29,7 @@ from .tokenization import BertTokenizer
 __all__ = [
     "TaskDataset",
     "encode",
+    "align_word_tags",
     "freeze",
     "unfreeze",
     "discriminative_param_groups",
@@ -105,23 +106,36 @@ def encode(task_split: Sequence[Any], task: Any, tokenizer: BertTokenizer, max_l
     return TaskDataset(rows, tokenizer.pad_token_id, examples, enc["offset_mapping"], enc["word_ids"])
 
 
-def _align_tags(ex: Any, offsets: list, word_ids: list, i: int) -> list[int]:
-    """Word tags -> token labels: the tag on a word's first piece, -100 elsewhere."""
+def align_word_tags(word_ids: Sequence[int | None], tags: Sequence[int]) -> list[int]:
+    """Word tags -> token labels: the tag on a word's first piece, -100 elsewhere.
+
+    Args:
+        word_ids: the word of each token (None for [CLS], [SEP] and padding), as the
+            tokenizer's ``word_ids`` gives them.
+        tags: one tag id per word.
+    """
     labels, previous = [], None
+    for w in word_ids:
+        # [CLS]/[SEP], or a later piece of the same word, do not count
+        labels.append(IGNORE_INDEX if w is None or w == previous else int(tags[w]))
+        previous = w
+    return labels
+
+
+def _align_tags(ex: Any, offsets: list, word_ids: list, i: int) -> list[int]:
+    """:func:`align_word_tags` for one example, after checking its words are the tokenizer's."""
+    previous = None
     for (start, _), w in zip(offsets, word_ids, strict=True):
-        if w is None or w == previous:  # [CLS]/[SEP], or a later piece of the same word
-            labels.append(IGNORE_INDEX)
-        else:
-            # The tokenizer's words must be the example's words, or the tags would shift.
+        # The tokenizer's words must be the example's words, or the tags would shift.
+        if w is not None and w != previous:
             if w >= len(ex.words) or not ex.text[start:].lower().startswith(ex.words[w].lower()):
                 raise ValueError(
                     f"example {i}: token at character {start} does not start word {w} "
                     f"of {ex.words!r}; words must be split like BERT's pre-tokenizer "
                     "(bertlib.words.split_words)"
                 )
-            labels.append(int(ex.tags[w]))
         previous = w
-    return labels
+    return align_word_tags(word_ids, ex.tags)
 
 
 def _answer_tokens(

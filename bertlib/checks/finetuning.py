@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ..constants import IGNORE_INDEX
-from ..finetuning import confusion_matrix, decode_spans
+from ..finetuning import align_word_tags, confusion_matrix, decode_spans
 from ..utils import generator
 from .core import CheckFailure, compare, exercise
 
@@ -18,19 +17,11 @@ _ALIGN_CASES = [
 ]
 
 
-def _align_reference(word_ids: list[int | None], tags: list[int]) -> list[int]:
-    out, previous = [], None
-    for w in word_ids:
-        out.append(IGNORE_INDEX if w is None or w == previous else tags[w])
-        previous = w
-    return out
-
-
 @exercise("finetuning.align_labels", "Word tags to token labels", points=1)
 def check_align_labels(fn) -> str:
     """fn(word_ids, tags) -> one label per token: the word's tag on its first piece, -100 elsewhere."""
     for word_ids, tags in _ALIGN_CASES:
-        want = _align_reference(word_ids, tags)
+        want = align_word_tags(word_ids, tags)
         got = fn(list(word_ids), list(tags))
         got = got.tolist() if isinstance(got, torch.Tensor) else list(got)
         case = f"word_ids={word_ids}, tags={tags}"

@@ -8,10 +8,11 @@ import torch
 import torch.nn.functional as F
 
 from ..constants import IGNORE_INDEX
+from ..tokenization import SPECIAL_TOKENS
 from ..utils import generator
 from .core import CheckFailure, compare, exercise
 
-_MASK_ID = 4  # [MASK] in bertlib's vocabularies (ids 0..4 are the special tokens)
+_MASK_ID = SPECIAL_TOKENS.index("[MASK]")  # bertlib's vocabularies start with the special tokens
 # Odd sizes on purpose: (batch, tokens, vocabulary); the last case has a single labelled position.
 _LOSS_CASES = [(2, 5, 11), (3, 7, 13), (1, 4, 6)]
 

@@ -7,10 +7,11 @@ import math
 import torch
 from torch import nn
 
+from ..tokenization import SPECIAL_TOKENS
 from ..utils import generator
 from .core import CheckFailure, compare, exercise
 
-_PAD, _CLS, _SEP = 0, 2, 3  # bertlib's special-token ids
+_PAD, _CLS, _SEP = map(SPECIAL_TOKENS.index, ("[PAD]", "[CLS]", "[SEP]"))  # bertlib's vocabularies start with them
 
 
 def _pair_batch(lengths: list[tuple[int, int]], seed: int) -> tuple[torch.Tensor, torch.Tensor]:
