@@ -21,6 +21,7 @@ from torch import nn
 
 import bertlib
 from bertlib import BertConfig
+from bertlib.optimization import adamw
 
 from .ceiling import MatmulCeiling
 from .flops import gemm_shapes, train_flops
@@ -80,13 +81,10 @@ def make_optimizer(model: nn.Module, variant: Variant) -> torch.optim.Optimizer:
     Trainer, we fall back to PyTorch's default implementation where
     this PyTorch has no fused kernel for the parameters' device.
     """
-    params = list(model.parameters())
+    groups = [{"params": list(model.parameters()), "weight_decay": 0.01}]
     if variant.fused_adamw:
-        try:
-            return torch.optim.AdamW(params, lr=1e-4, weight_decay=0.01, fused=True)
-        except (RuntimeError, TypeError, ValueError):
-            pass
-    return torch.optim.AdamW(params, lr=1e-4, weight_decay=0.01)
+        return adamw(groups, lr=1e-4)  # bertlib's own choice, with its fallback
+    return torch.optim.AdamW(groups, lr=1e-4)
 
 
 def train_step(
