@@ -120,7 +120,7 @@ class BertForPreTraining(BertPreTrainedModel):
     In training mode with the masked head (the default with labels) the last encoder
     layer runs only where the heads read it: [CLS] (for NSP) and the labelled positions
     (:mod:`bertlib.sparse_last_layer`; ``BertConfig(sparse_last_layer=False)`` runs it
-    everywhere, with the same numbers).
+    everywhere; loss and gradients agree to float rounding, tests/test_parity.py).
     """
 
     _tied_weights = {

@@ -4,8 +4,9 @@ A training step of a head needs the final vectors at a few positions only: [CLS]
 NSP and sentence classification, the ~15% masked positions for MLM. Every layer but the
 last still needs every position (its output is the next layer's keys and values), but
 the last layer can compute its queries, attention output and feed-forward at just those
-rows. The loss and the gradients are the same as a full pass; on a CPU the step is
-several times faster (book/performance.md measures it).
+rows. The loss and the gradients agree with a full pass to float rounding
+(tests/test_parity.py), and dropout draws the very numbers a full pass would; on a
+CPU the step is several times faster (book/performance.md measures it).
 
 This module is the only place that knows about it. ``BertConfig.sparse_last_layer``
 switches it on or off, and a head asks :func:`applies` whether a step may use it.

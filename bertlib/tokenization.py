@@ -308,8 +308,9 @@ def learn_wordpiece_vocab(words: Counter[str], size: int, min_frequency: int = 1
     Start from single characters (``##`` marks a piece that continues a word),
     then repeatedly merge the adjacent pair with the highest score
     count(ab) / (count(a) * count(b)): pairs whose parts rarely occur apart
-    merge first. Ties go to the alphabetically first pair, so the same text
-    always gives the same vocabulary (the ``tokenizers`` trainer breaks ties by
+    merge first. Ties go to the pair whose joined text (``##`` markers included)
+    comes first in code-point order, a longer text before its own prefix
+    ("a" + "##bc" before "a" + "##b"), so the same text always gives the same vocabulary (the ``tokenizers`` trainer breaks ties by
     hash order and is not reproducible).
 
     Args:
