@@ -3,13 +3,22 @@
 transformers is a test dependency only; bertlib never imports it.
 """
 
+import copy
+
 import pytest
 import torch
 
 import bertlib
 from bertlib import BertConfig, BertForPreTraining, BertModel
+from bertlib.pretrained import load_minilm, minilm_path
 
-transformers = pytest.importorskip("transformers")  # installed by `make test`; see pyproject [test]
+try:  # a missing reference must fail the suite, not skip the most valuable test in it
+    import transformers
+except ImportError as e:
+    raise ImportError(
+        "tests/test_parity.py compares bertlib with Hugging Face transformers, a test dependency: "
+        "install it with `pip install -e '.[test]'` (make test does)."
+    ) from e
 
 ATOL = 1e-5
 
@@ -41,7 +50,8 @@ def pair():
 @pytest.mark.parametrize("our_attn", ["eager", "sdpa"])
 @pytest.mark.parametrize("their_attn", ["eager", "sdpa"])
 def test_pretraining_outputs_match(pair, our_attn, their_attn):
-    config, ours, _ = pair
+    config, shared, _ = pair
+    ours = copy.deepcopy(shared)  # a copy: the shared fixture stays as every test expects it
     theirs = transformers.BertForPreTraining(hf_config(config, their_attn)).eval()
     theirs.load_state_dict(ours.state_dict(), strict=True)
     for layer in ours.bert.encoder.layer:
@@ -53,7 +63,7 @@ def test_pretraining_outputs_match(pair, our_attn, their_attn):
     torch.testing.assert_close(a.prediction_logits, b.prediction_logits, atol=ATOL, rtol=0)
     torch.testing.assert_close(a.seq_relationship_logits, b.seq_relationship_logits, atol=ATOL, rtol=0)
     assert len(a.hidden_states) == len(b.hidden_states) == config.num_hidden_layers + 1
-    for x, y in zip(a.hidden_states, b.hidden_states, strict=False):
+    for x, y in zip(a.hidden_states, b.hidden_states, strict=True):
         torch.testing.assert_close(x, y, atol=ATOL, rtol=0)
 
 
@@ -273,3 +283,37 @@ def test_parameter_counts_match_transformers_for_base():
     ours = BertModel(BertConfig.preset("base"))
     theirs = transformers.BertModel(transformers.BertConfig())
     assert ours.num_parameters() == theirs.num_parameters() == 109_482_240
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    """all-MiniLM-L6-v2's real weights, in bertlib and in transformers, and a padded batch of real text."""
+    ours, tokenizer = load_minilm()
+    theirs = transformers.BertModel.from_pretrained(str(minilm_path()), attn_implementation="eager").eval()
+    batch = tokenizer(
+        ["The river bank was flooded after the storm.", "She plays the violin."],
+        ["Nobody could reach the bakery for two days.", "It was late."],
+    )
+    assert not bool(batch["attention_mask"].all())  # the second pair is padded, as in a real batch
+    return ours, theirs, batch
+
+
+@pytest.mark.parametrize("attn", ["eager", "sdpa"])
+def test_real_minilm_weights_give_the_same_hidden_states_and_attentions(minilm, attn):
+    """The pretrained encoder the lessons use: every layer's vectors and weights match transformers."""
+    shared, theirs, batch = minilm
+    ours = copy.deepcopy(shared)
+    for layer in ours.encoder.layer:
+        layer.attention.self.attn_implementation = attn
+    with torch.no_grad():
+        a = ours(**batch, output_hidden_states=True)
+        b = theirs(**batch, output_hidden_states=True, output_attentions=True)
+        weights = ours(**batch, output_attentions=True).attentions  # always the explicit path
+    assert len(a.hidden_states) == len(b.hidden_states) == 7
+    real = batch["attention_mask"].bool()  # padded rows' vectors are never read: compare real tokens
+    for x, y in zip(a.hidden_states, b.hidden_states, strict=True):
+        torch.testing.assert_close(x[real], y[real], atol=2e-5, rtol=1e-5)
+    torch.testing.assert_close(a.pooler_output, b.pooler_output, atol=2e-5, rtol=1e-5)
+    for x, y in zip(weights, b.attentions, strict=True):
+        torch.testing.assert_close(x, y, atol=1e-6, rtol=1e-5)
+    assert float(b.hidden_states[-1].abs().max()) > 1  # real, trained vectors, not a near-zero init
