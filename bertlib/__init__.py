@@ -10,29 +10,30 @@ Each object traces back to the chapter that teaches it: tokenization in
 ``bertlib.tokenization`` (chapter 2), skip-gram in ``bertlib.word2vec``
 (chapter 3), attention in ``bertlib.attention`` (chapter 4), masking and NSP
 pairs in ``bertlib.pretraining`` (chapters 6-8), task heads and task data in
-``bertlib.heads``, ``bertlib.tasks`` and ``bertlib.finetuning`` (chapter 9),
+``bertlib.task_heads``, ``bertlib.tasks`` and ``bertlib.finetuning`` (chapter 9),
 ready-made models in ``bertlib.pretrained`` (chapters 8 and 10). The
 corpora come from ``bertlib.data`` and its small world, ``bertlib.world``.
 """
 
-from . import checks, data, finetuning, pretrained, tasks, texts, viz, word2vec, world
+from . import checks, data, finetuning, pretrained, task_kinds, tasks, texts, viz, word2vec, world
 from .attention import extended_attention_mask, scaled_dot_product_attention
 from .batches import EncodedDataset
 from .checkpoint import CheckpointError, CheckpointWarning
 from .config import PRESETS, BertConfig
 from .constants import IGNORE_INDEX, IS_NEXT, NOT_NEXT
-from .heads import (
-    BertForPreTraining,
-    BertForPreTrainingOutput,
-    BertForQuestionAnswering,
-    BertForSequenceClassification,
-    BertForTokenClassification,
-    TaskOutput,
-)
+from .heads import BertForPreTraining, BertForPreTrainingOutput
 from .history import History
 from .model import BertModel, BertModelOutput
 from .optimization import default_param_groups, warmup_linear_decay
 from .pretraining import PretrainingDataset, SentencePair, make_nsp_pairs, mask_tokens
+from .task_heads import (
+    BertForQuestionAnswering,
+    BertForSequenceClassification,
+    BertForTokenClassification,
+    QuestionAnsweringModelOutput,
+    SequenceClassifierOutput,
+    TokenClassifierOutput,
+)
 from .tokenization import SPECIAL_TOKENS, BertTokenizer, train_tokenizer
 from .training import Trainer
 from .training_config import TrainingConfig
@@ -49,7 +50,9 @@ __all__ = [
     "BertForSequenceClassification",
     "BertForTokenClassification",
     "BertForQuestionAnswering",
-    "TaskOutput",
+    "SequenceClassifierOutput",
+    "TokenClassifierOutput",
+    "QuestionAnsweringModelOutput",
     "IGNORE_INDEX",
     "scaled_dot_product_attention",
     "extended_attention_mask",
@@ -81,6 +84,7 @@ __all__ = [
     "data",
     "world",
     "tasks",
+    "task_kinds",
     "finetuning",
     "pretrained",
     "texts",

@@ -1,7 +1,8 @@
 """Fine-tuning utilities: encode labelled tasks, freeze layers, set learning rates, read out predictions.
 
-The task heads themselves live in :mod:`bertlib.heads`; the tasks in
-:mod:`bertlib.tasks`. This module connects them (Devlin et al. 2018, section 4):
+The task heads themselves live in :mod:`bertlib.task_heads`, what each kind of
+task needs in :mod:`bertlib.task_kinds`, the tasks in :mod:`bertlib.tasks`.
+This module connects them (Devlin et al. 2018, section 4):
 
 * :func:`encode` turns a task split into an :class:`EncodedDataset` the
   :class:`bertlib.Trainer` can train on, for every kind of task: a label per
@@ -10,7 +11,7 @@ The task heads themselves live in :mod:`bertlib.heads`; the tasks in
 * :func:`freeze`, :func:`unfreeze` and :func:`discriminative_param_groups` give
   the three fine-tuning strategies: train everything, train only the head, or
   train both with a small learning rate for the body and a large one for the head.
-* :func:`predict`, :func:`decode_spans`, :func:`confusion_matrix` and
+* :func:`predict`, :func:`confusion_matrix` and
   :func:`classification_report` turn logits into answers and scores.
 """
 
@@ -24,16 +25,15 @@ from torch import nn
 
 from .batches import EncodedDataset
 from .constants import IGNORE_INDEX
+from .task_kinds import kind_of_output, task_kind
 from .tokenization import BertTokenizer
 
 __all__ = [
     "TaskDataset",
     "encode",
-    "align_word_tags",
     "freeze",
     "unfreeze",
     "discriminative_param_groups",
-    "decode_spans",
     "confusion_matrix",
     "classification_report",
     "predict",
@@ -84,84 +84,18 @@ def encode(task_split: Sequence[Any], task: Any, tokenizer: BertTokenizer, max_l
         ValueError: for an unknown kind, words that do not match the text, or an
             answer that truncation removed.
     """
-    if task.kind not in ("sequence", "pair", "token", "span"):
-        raise ValueError(f"unknown task kind {task.kind!r}; expected sequence, pair, token or span")
+    kind = task_kind(task.kind)
     examples = list(task_split)
     texts = [e.text for e in examples]
-    pairs = [e.text_pair for e in examples] if task.kind in ("pair", "span") else None
+    pairs = [e.text_pair for e in examples] if kind.has_text_pair else None
     enc = tokenizer(texts, pairs, max_length=max_length, padding=False, return_tensors=None, return_offsets=True)
     rows = []
     for i, ex in enumerate(examples):
         row = {"input_ids": enc["input_ids"][i], "token_type_ids": enc["token_type_ids"][i]}
         offsets, word_ids = enc["offset_mapping"][i], enc["word_ids"][i]
-        if task.kind in ("sequence", "pair"):
-            row["labels"] = int(ex.label)
-        elif task.kind == "token":
-            row["labels"] = _align_tags(ex, offsets, word_ids, i)
-        else:
-            row["start_positions"], row["end_positions"] = _answer_tokens(
-                ex, offsets, row["token_type_ids"], word_ids, i, max_length
-            )
+        row.update(kind.labels(ex, offsets, row["token_type_ids"], word_ids, i, max_length))
         rows.append(row)
     return TaskDataset(rows, tokenizer.pad_token_id, examples, enc["offset_mapping"], enc["word_ids"])
-
-
-def align_word_tags(word_ids: Sequence[int | None], tags: Sequence[int]) -> list[int]:
-    """Word tags -> token labels: the tag on a word's first piece, -100 elsewhere.
-
-    Args:
-        word_ids: the word of each token (None for [CLS], [SEP] and padding), as the
-            tokenizer's ``word_ids`` gives them.
-        tags: one tag id per word.
-    """
-    labels, previous = [], None
-    for w in word_ids:
-        # [CLS]/[SEP], or a later piece of the same word, do not count
-        labels.append(IGNORE_INDEX if w is None or w == previous else int(tags[w]))
-        previous = w
-    return labels
-
-
-def _align_tags(ex: Any, offsets: list, word_ids: list, i: int) -> list[int]:
-    """:func:`align_word_tags` for one example, after checking its words are the tokenizer's."""
-    previous = None
-    for (start, _), w in zip(offsets, word_ids, strict=True):
-        # The tokenizer's words must be the example's words, or the tags would shift.
-        if w is not None and w != previous:
-            if w >= len(ex.words) or not ex.text[start:].lower().startswith(ex.words[w].lower()):
-                raise ValueError(
-                    f"example {i}: token at character {start} does not start word {w} "
-                    f"of {ex.words!r}; words must be split like BERT's pre-tokenizer "
-                    "(bertlib.words.split_words)"
-                )
-        previous = w
-    return align_word_tags(word_ids, ex.tags)
-
-
-def _answer_tokens(
-    ex: Any, offsets: list, types: list[int], word_ids: list, i: int, max_length: int
-) -> tuple[int, int]:
-    """The first and last token of the answer, searched among the passage's tokens (segment 1)."""
-    first, last = ex.answer_start, ex.answer_start + len(ex.answer_text)  # [first, last) in characters
-    if ex.text_pair[first:last] != ex.answer_text:
-        raise ValueError(
-            f"example {i}: answer_start={first} points at {ex.text_pair[first:last]!r} in the passage, not at "
-            f"answer_text {ex.answer_text!r}; set answer_start = text_pair.index(answer_text)"
-        )
-    start = end = None
-    for t, ((a, b), seg, w) in enumerate(zip(offsets, types, word_ids, strict=True)):
-        if seg != 1 or w is None:  # the question, [CLS] or a [SEP]
-            continue
-        if start is None and b > first:
-            start = t
-        if a < last:
-            end = t
-    if start is None or end is None or offsets[end][1] < last:
-        raise ValueError(
-            f"example {i}: the answer {ex.answer_text!r} (characters {first}-{last} of the passage) "
-            f"was truncated away at max_length={max_length}; increase max_length"
-        )
-    return start, end
 
 
 def freeze(module: nn.Module) -> nn.Module:
@@ -215,38 +149,6 @@ def discriminative_param_groups(
     return list(groups.values())
 
 
-def decode_spans(
-    start_logits: torch.Tensor,
-    end_logits: torch.Tensor,
-    allowed: torch.Tensor | None = None,
-    max_answer_length: int = 30,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The best answer span per example: argmax of start score + end score over valid spans.
-
-    A span (i, j) is valid when i <= j < i + max_answer_length and both ends are
-    allowed (usually: passage tokens, not the question, [CLS], [SEP] or padding).
-
-    Args:
-        start_logits, end_logits: (B, T) scores from the QA head.
-        allowed: (B, T) bool, True where an answer may start or end; None allows all.
-        max_answer_length: longest answer in tokens.
-
-    Returns:
-        (starts, ends, scores), each (B,): token indices (inclusive) and the span score.
-    """
-    B, T = start_logits.shape
-    scores = start_logits[:, :, None] + end_logits[:, None, :]  # (B, T start, T end)
-    idx = torch.arange(T, device=start_logits.device)
-    valid = (idx[None, :] >= idx[:, None]) & (idx[None, :] < idx[:, None] + max_answer_length)  # (T, T)
-    valid = valid.expand(B, T, T)
-    if allowed is not None:
-        allowed = allowed.bool()
-        valid = valid & allowed[:, :, None] & allowed[:, None, :]
-    scores = scores.masked_fill(~valid, float("-inf"))
-    best = scores.flatten(1).argmax(-1)  # (B,) index into T * T
-    return best // T, best % T, scores.flatten(1).gather(1, best[:, None]).squeeze(1)
-
-
 def confusion_matrix(preds: torch.Tensor, labels: torch.Tensor, n: int) -> torch.Tensor:
     """(n, n) counts: row = true class, column = predicted class; labels of -100 are skipped."""
     preds, labels = torch.as_tensor(preds).flatten(), torch.as_tensor(labels).flatten()
@@ -294,6 +196,8 @@ def predict(
 ) -> dict[str, Any]:
     """Runs a task model over a dataset in eval mode and collects its predictions.
 
+    The model's output class says which kind of task it is (:mod:`bertlib.task_kinds`).
+
     Returns:
         Sequence/pair classification: ``logits`` (N, C), ``predictions`` (N,), ``labels`` (N,).
         Token classification: ``predictions`` and ``labels`` (M,) at the M labelled
@@ -305,37 +209,13 @@ def predict(
     was_training, device = model.training, next(model.parameters()).device
     model.eval()
     parts: dict[str, list] = {}
+    kind = None
     for start in range(0, len(dataset), batch_size):
         batch = dataset.collate(range(start, min(start + batch_size, len(dataset))))
         batch = {k: v.to(device) for k, v in batch.items()}
         out = model(**batch)
-        if out.start_logits is not None:  # QA: decode within the passage (segment 1, real tokens)
-            allowed = (batch["token_type_ids"] == 1) & (batch["attention_mask"] == 1)
-            allowed[torch.arange(allowed.size(0)), batch["attention_mask"].sum(1) - 1] = False  # the last [SEP]
-            s, e, _ = decode_spans(out.start_logits, out.end_logits, allowed, max_answer_length)
-            parts.setdefault("starts", []).append(s.cpu())
-            parts.setdefault("ends", []).append(e.cpu())
-            for k in ("start_positions", "end_positions"):
-                if k in batch:
-                    parts.setdefault(k, []).append(batch[k].cpu())
-        elif out.logits.dim() == 3:  # tokens: keep the labelled positions, one per word
-            sel = batch["labels"] != IGNORE_INDEX
-            preds = out.logits.argmax(-1)
-            parts.setdefault("predictions", []).append(preds[sel].cpu())
-            parts.setdefault("labels", []).append(batch["labels"][sel].cpu())
-            parts.setdefault("word_predictions", []).extend(p[m].tolist() for p, m in zip(preds, sel, strict=True))
-        else:
-            parts.setdefault("logits", []).append(out.logits.cpu())
-            parts.setdefault("predictions", []).append(out.logits.argmax(-1).cpu())
-            if "labels" in batch:
-                parts.setdefault("labels", []).append(batch["labels"].cpu())
+        kind = kind or kind_of_output(out)
+        kind.collect(out, batch, parts, max_answer_length)
     model.train(was_training)
-    result = {k: v if k == "word_predictions" else torch.cat(v) for k, v in parts.items()}
-    if "starts" in result and isinstance(dataset, TaskDataset):
-        result["answers"] = [
-            ex.text_pair[offs[s][0] : offs[e][1]]
-            for ex, offs, s, e in zip(
-                dataset.source, dataset.offsets, result["starts"].tolist(), result["ends"].tolist(), strict=True
-            )
-        ]
-    return result
+    result = {k: torch.cat(v) if isinstance(v[0], torch.Tensor) else v for k, v in parts.items()}
+    return kind.finish(result, dataset) if kind is not None else result

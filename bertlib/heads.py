@@ -1,8 +1,8 @@
-"""Heads on top of the encoder: pretraining (MLM + NSP) and the fine-tuning tasks.
+"""The pretraining heads on top of the encoder: masked-token prediction (MLM) and next sentence prediction.
 
 Parameter names follow Hugging Face (``cls.predictions.decoder``,
-``cls.seq_relationship``, ``classifier``, ``qa_outputs``), so checkpoints move
-between the two libraries unchanged.
+``cls.seq_relationship``), so checkpoints move between the two libraries
+unchanged. The fine-tuning heads are in :mod:`bertlib.task_heads`.
 """
 
 from __future__ import annotations
@@ -16,16 +16,10 @@ from torch import nn
 from . import sparse_last_layer
 from .config import BertConfig
 from .constants import IGNORE_INDEX
+from .losses import check_labels, mean_loss
 from .model import ACT2FN, BertModel, BertPreTrainedModel
 
-__all__ = [
-    "BertForPreTraining",
-    "BertForPreTrainingOutput",
-    "BertForSequenceClassification",
-    "BertForTokenClassification",
-    "BertForQuestionAnswering",
-    "TaskOutput",
-]
+__all__ = ["BertForPreTraining", "BertForPreTrainingOutput"]
 
 
 @dataclass
@@ -54,25 +48,6 @@ class BertForPreTrainingOutput:
     seq_relationship_logits: torch.Tensor | None = None
     last_hidden_state: torch.Tensor | None = None
     pooler_output: torch.Tensor | None = None
-    hidden_states: tuple[torch.Tensor, ...] | None = None
-    attentions: tuple[torch.Tensor, ...] | None = None
-
-
-@dataclass
-class TaskOutput:
-    """What the task models return: the loss (with labels), the logits, and the encoder's extras.
-
-    ``logits`` is (B, num_labels) for sequence classification, (B, T, num_labels)
-    for token classification; QA fills ``start_logits`` and ``end_logits`` (B, T).
-    The sequence classifier leaves ``last_hidden_state`` None in training mode (its
-    last layer then runs only at [CLS]); in eval mode every field is filled.
-    """
-
-    loss: torch.Tensor | None = None
-    logits: torch.Tensor | None = None
-    start_logits: torch.Tensor | None = None
-    end_logits: torch.Tensor | None = None
-    last_hidden_state: torch.Tensor | None = None
     hidden_states: tuple[torch.Tensor, ...] | None = None
     attentions: tuple[torch.Tensor, ...] | None = None
 
@@ -174,9 +149,9 @@ class BertForPreTraining(BertPreTrainedModel):
                 "MLM labels give a token id (or -100) for every input position."
             )
         if labels is not None:
-            _check_labels(labels, self.config.vocab_size, "MLM label", "a token id of this model's vocabulary")
+            check_labels(labels, self.config.vocab_size, "MLM label", "a token id of this model's vocabulary")
         if next_sentence_label is not None:
-            _check_labels(next_sentence_label, 2, "NSP label", "0 (IsNext) or 1 (NotNext)")
+            check_labels(next_sentence_label, 2, "NSP label", "0 (IsNext) or 1 (NotNext)")
         if logits_at == "masked" and sparse_last_layer.applies(self, output_attentions, output_hidden_states):
             keep = labels != IGNORE_INDEX  # (B, T): the MLM head's rows...
             keep[:, 0] = True  # ... and [CLS], which the pooler (NSP) reads
@@ -194,11 +169,11 @@ class BertForPreTraining(BertPreTrainedModel):
         )
         if logits_at == "masked":
             res.masked_logits, res.masked_labels = self._masked_lm_logits(hidden, hidden_labels)
-            res.mlm_loss = _mean_loss(res.masked_logits, res.masked_labels)
+            res.mlm_loss = mean_loss(res.masked_logits, res.masked_labels)
         else:
             res.prediction_logits = self.cls.predictions(hidden)  # (B, T, V)
             if labels is not None:
-                res.mlm_loss = _mean_loss(res.prediction_logits.flatten(0, 1), labels.flatten())
+                res.mlm_loss = mean_loss(res.prediction_logits.flatten(0, 1), labels.flatten())
         if next_sentence_label is not None:
             res.nsp_loss = F.cross_entropy(res.seq_relationship_logits, next_sentence_label.view(-1))
         parts = [x for x in (res.mlm_loss, res.nsp_loss) if x is not None]
@@ -209,176 +184,3 @@ class BertForPreTraining(BertPreTrainedModel):
         """Vocabulary scores (N, V) and true ids (N,) at the N labelled rows of ``hidden`` (..., H)."""
         selected = labels != IGNORE_INDEX  # same leading shape as hidden
         return self.cls.predictions(hidden[selected]), labels[selected]  # row-major order
-
-
-class BertForSequenceClassification(BertPreTrainedModel):
-    """A linear classifier on the pooled [CLS] vector (sentiment, NLI, ...); MSE when num_labels == 1.
-
-    In training mode the last encoder layer runs only at [CLS], the one position the
-    classifier reads (:mod:`bertlib.sparse_last_layer`; ``BertConfig(sparse_last_layer=False)``
-    turns this off).
-    """
-
-    # Expected on loading an encoder or pretraining checkpoint: a fresh head, unused pretraining heads.
-    _keys_to_ignore_on_load_missing = (r"^classifier\.",)
-    _keys_to_ignore_on_load_unexpected = (r"^cls\.",)
-
-    def __init__(self, config: BertConfig):
-        super().__init__(config)
-        self.num_labels = config.num_labels
-        self.bert = BertModel(config)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
-        self.post_init()
-
-    def forward(
-        self,
-        input_ids,
-        token_type_ids=None,
-        attention_mask=None,
-        labels=None,
-        output_attentions=False,
-        output_hidden_states=False,
-    ) -> TaskOutput:
-        """labels: (B,) class ids (or floats when num_labels == 1). Returns logits (B, num_labels).
-
-        In training mode without hidden states or attention weights asked for, the last
-        layer runs only at [CLS] and ``last_hidden_state`` is None.
-        """
-        if sparse_last_layer.applies(self, output_attentions, output_hidden_states):
-            keep = torch.zeros_like(input_ids, dtype=torch.bool)
-            keep[:, 0] = True  # (B, T): only [CLS]
-            _, out = sparse_last_layer.encode_kept(self.bert, input_ids, token_type_ids, attention_mask, keep)
-        else:
-            out = self.bert(input_ids, token_type_ids, attention_mask, output_attentions, output_hidden_states)
-        logits = self.classifier(self.dropout(out.pooler_output))
-        loss = None
-        if labels is not None:
-            B = input_ids.size(0)
-            if labels.shape not in ((B,), (B, 1)):
-                raise ValueError(
-                    f"labels has shape {tuple(labels.shape)} for a batch of {B}: pass one label per example, "
-                    f"shape ({B},)."
-                )
-            labels = labels.view(B)
-            if self.num_labels == 1:
-                loss = F.mse_loss(logits.squeeze(-1), labels.float())
-            else:
-                _check_labels(labels, self.num_labels)
-                loss = F.cross_entropy(logits, labels.view(-1))
-        return TaskOutput(
-            loss=loss,
-            logits=logits,
-            last_hidden_state=out.last_hidden_state,
-            hidden_states=out.hidden_states,
-            attentions=out.attentions,
-        )
-
-
-class BertForTokenClassification(BertPreTrainedModel):
-    """A linear classifier on every token's vector (named-entity-style tagging)."""
-
-    # Expected: a fresh head; unused pretraining heads, and the pooler this model has no use for.
-    _keys_to_ignore_on_load_missing = (r"^classifier\.",)
-    _keys_to_ignore_on_load_unexpected = (r"^cls\.", r"^bert\.pooler\.")
-
-    def __init__(self, config: BertConfig):
-        super().__init__(config)
-        self.num_labels = config.num_labels
-        self.bert = BertModel(config, add_pooling_layer=False)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
-        self.post_init()
-
-    def forward(
-        self,
-        input_ids,
-        token_type_ids=None,
-        attention_mask=None,
-        labels=None,
-        output_attentions=False,
-        output_hidden_states=False,
-    ) -> TaskOutput:
-        """labels: (B, T) tag ids, -100 on positions that do not count. Returns logits (B, T, num_labels)."""
-        out = self.bert(input_ids, token_type_ids, attention_mask, output_attentions, output_hidden_states)
-        logits = self.classifier(self.dropout(out.last_hidden_state))
-        loss = None
-        if labels is not None:
-            _check_labels(labels, self.num_labels)
-            loss = _mean_loss(logits.flatten(0, 1), labels.flatten())
-        return TaskOutput(
-            loss=loss,
-            logits=logits,
-            last_hidden_state=out.last_hidden_state,
-            hidden_states=out.hidden_states,
-            attentions=out.attentions,
-        )
-
-
-class BertForQuestionAnswering(BertPreTrainedModel):
-    """Extractive QA: a start score and an end score for every token (SQuAD-style span heads)."""
-
-    # Expected: fresh span heads; unused pretraining heads, and the pooler this model has no use for.
-    _keys_to_ignore_on_load_missing = (r"^qa_outputs\.",)
-    _keys_to_ignore_on_load_unexpected = (r"^cls\.", r"^bert\.pooler\.")
-
-    def __init__(self, config: BertConfig):
-        super().__init__(config)
-        self.bert = BertModel(config, add_pooling_layer=False)
-        self.qa_outputs = nn.Linear(config.hidden_size, 2)
-        self.post_init()
-
-    def forward(
-        self,
-        input_ids,
-        token_type_ids=None,
-        attention_mask=None,
-        start_positions=None,
-        end_positions=None,
-        output_attentions=False,
-        output_hidden_states=False,
-    ) -> TaskOutput:
-        """start_positions / end_positions: (B,) token indices of the answer span (inclusive)."""
-        out = self.bert(input_ids, token_type_ids, attention_mask, output_attentions, output_hidden_states)
-        start_logits, end_logits = self.qa_outputs(out.last_hidden_state).unbind(-1)  # (B, T) each
-        loss = None
-        if start_positions is not None and end_positions is not None:
-            T = input_ids.size(1)
-            for name, pos in (("start_positions", start_positions), ("end_positions", end_positions)):
-                if pos.numel() and (int(pos.min()) < 0 or int(pos.max()) >= T):
-                    raise ValueError(
-                        f"{name} must be token indices in [0, {T}); got {pos.tolist()}. "
-                        "Was the answer truncated away? Increase max_length."
-                    )
-            loss = (F.cross_entropy(start_logits, start_positions) + F.cross_entropy(end_logits, end_positions)) / 2
-        return TaskOutput(
-            loss=loss,
-            start_logits=start_logits,
-            end_logits=end_logits,
-            last_hidden_state=out.last_hidden_state,
-            hidden_states=out.hidden_states,
-            attentions=out.attentions,
-        )
-
-
-def _mean_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy averaged over the labelled positions; 0 (not NaN) when no position is labelled."""
-    if not bool((labels != IGNORE_INDEX).any()):
-        return logits.sum() * 0.0  # keeps the graph: zero gradients, a finite loss
-    return F.cross_entropy(logits, labels, ignore_index=IGNORE_INDEX)
-
-
-def _check_labels(labels: torch.Tensor, num_labels: int, what: str = "Label", valid_are: str = "") -> None:
-    valid = labels[labels != IGNORE_INDEX]
-    bad = valid[(valid < 0) | (valid >= num_labels)]
-    if bad.numel():
-        raise ValueError(
-            f"{what} {int(bad[0])} is out of range for a head with num_labels={num_labels}: it must be "
-            f"{valid_are or f'in 0..{num_labels - 1}'} "
-            f"(or -100 for a position that does not count). "
-            + (
-                "Build the model with BertConfig(num_labels=...) matching your label set."
-                if what == "Label"
-                else "Check that the labels come from this model's tokenizer and vocab_size."
-            )
-        )

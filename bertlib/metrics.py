@@ -1,52 +1,93 @@
-"""Accuracy and loss of one batch, as (sum, count) pairs that add up over a dataset."""
+"""Accuracy and loss of one batch, as (sum, count) pairs that add up over a dataset.
+
+Each head's output class has its own metrics (:data:`METRICS`); nothing is guessed
+from which fields happen to be set.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
 
 from .constants import IGNORE_INDEX
+from .heads import BertForPreTrainingOutput
+from .task_heads import QuestionAnsweringModelOutput, SequenceClassifierOutput, TokenClassifierOutput
 
-__all__ = ["batch_metrics"]
+__all__ = ["batch_metrics", "METRICS"]
+
+Sums = dict[str, tuple[float, float]]  # name -> (sum, count)
 
 
-def batch_metrics(output: Any, batch: dict[str, torch.Tensor]) -> dict[str, tuple[float, float]]:
+def batch_metrics(output: Any, batch: dict[str, torch.Tensor]) -> Sums:
     """Metrics of one batch for whichever head produced ``output``.
 
     Returns:
         name -> (sum, count); divide the totals over all batches for the mean.
-        Pretraining: loss, mlm_loss, nsp_loss, mlm_accuracy (at the selected
-        positions), nsp_accuracy. Classification: loss, accuracy (per example or
-        per labelled token). Question answering: loss, exact_match of the span.
+        Every output: its losses (``loss``, and ``mlm_loss`` / ``nsp_loss`` for
+        pretraining). Then, by output class (:data:`METRICS`): pretraining adds
+        mlm_accuracy (at the selected positions) and nsp_accuracy; classification
+        adds accuracy (per example, or per labelled token); question answering adds
+        exact_match of the span. Another output class gets its losses only.
     """
-    m: dict[str, tuple[float, float]] = {}
     n = batch["input_ids"].size(0)
+    sums: Sums = {}
     for name in ("loss", "mlm_loss", "nsp_loss"):
         value = getattr(output, name, None)
         if value is not None:
-            m[name] = (float(value) * n, n)
-    if getattr(output, "masked_logits", None) is not None:
+            sums[name] = (float(value) * n, n)
+    extra = METRICS.get(type(output))
+    if extra is not None:
+        sums.update(extra(output, batch))
+    return sums
+
+
+def pretraining_metrics(output: BertForPreTrainingOutput, batch: dict[str, torch.Tensor]) -> Sums:
+    """mlm_accuracy at the labelled positions, nsp_accuracy per pair (for the labels the batch has)."""
+    sums: Sums = {}
+    if output.masked_logits is not None:  # the head ran at the labelled positions only
         hits = (output.masked_logits.argmax(-1) == output.masked_labels).sum()
-        m["mlm_accuracy"] = (float(hits), output.masked_labels.numel())
-    elif getattr(output, "prediction_logits", None) is not None and "labels" in batch:
+        sums["mlm_accuracy"] = (float(hits), output.masked_labels.numel())
+    elif output.prediction_logits is not None and "labels" in batch:  # it scored every position
         sel = batch["labels"] != IGNORE_INDEX
         hits = (output.prediction_logits.argmax(-1)[sel] == batch["labels"][sel]).sum()
-        m["mlm_accuracy"] = (float(hits), int(sel.sum()))
-    if getattr(output, "seq_relationship_logits", None) is not None and "next_sentence_label" in batch:
+        sums["mlm_accuracy"] = (float(hits), int(sel.sum()))
+    if output.seq_relationship_logits is not None and "next_sentence_label" in batch:
         hits = (output.seq_relationship_logits.argmax(-1) == batch["next_sentence_label"]).sum()
-        m["nsp_accuracy"] = (float(hits), n)
-    logits = getattr(output, "logits", None)
-    if logits is not None and "labels" in batch:
-        labels = batch["labels"]
-        if logits.dim() == 3:  # token classification: count labelled tokens only
-            sel = labels != IGNORE_INDEX
-            m["accuracy"] = (float((logits.argmax(-1)[sel] == labels[sel]).sum()), int(sel.sum()))
-        elif logits.size(-1) > 1:
-            m["accuracy"] = (float((logits.argmax(-1) == labels).sum()), n)
-    if getattr(output, "start_logits", None) is not None and "start_positions" in batch:
-        exact = (output.start_logits.argmax(-1) == batch["start_positions"]) & (
-            output.end_logits.argmax(-1) == batch["end_positions"]
-        )
-        m["exact_match"] = (float(exact.sum()), n)
-    return m
+        sums["nsp_accuracy"] = (float(hits), batch["input_ids"].size(0))
+    return sums
+
+
+def sequence_metrics(output: SequenceClassifierOutput, batch: dict[str, torch.Tensor]) -> Sums:
+    """accuracy per example (none for a regression head, num_labels == 1)."""
+    if "labels" not in batch or output.logits.size(-1) == 1:
+        return {}
+    hits = (output.logits.argmax(-1) == batch["labels"]).sum()
+    return {"accuracy": (float(hits), batch["input_ids"].size(0))}
+
+
+def token_metrics(output: TokenClassifierOutput, batch: dict[str, torch.Tensor]) -> Sums:
+    """accuracy over the labelled tokens (one per word)."""
+    if "labels" not in batch:
+        return {}
+    sel = batch["labels"] != IGNORE_INDEX
+    return {"accuracy": (float((output.logits.argmax(-1)[sel] == batch["labels"][sel]).sum()), int(sel.sum()))}
+
+
+def span_metrics(output: QuestionAnsweringModelOutput, batch: dict[str, torch.Tensor]) -> Sums:
+    """exact_match: both ends of the answer span right (each end's argmax, as in training)."""
+    if "start_positions" not in batch:
+        return {}
+    exact = (output.start_logits.argmax(-1) == batch["start_positions"]) & (
+        output.end_logits.argmax(-1) == batch["end_positions"]
+    )
+    return {"exact_match": (float(exact.sum()), batch["input_ids"].size(0))}
+
+
+METRICS: dict[type, Callable[[Any, dict[str, torch.Tensor]], Sums]] = {
+    BertForPreTrainingOutput: pretraining_metrics,
+    SequenceClassifierOutput: sequence_metrics,
+    TokenClassifierOutput: token_metrics,
+    QuestionAnsweringModelOutput: span_metrics,
+}

@@ -9,13 +9,13 @@ import bertlib
 from bertlib.finetuning import (
     classification_report,
     confusion_matrix,
-    decode_spans,
     discriminative_param_groups,
     encode,
     freeze,
     predict,
     unfreeze,
 )
+from bertlib.task_kinds import decode_spans
 from bertlib.tasks import Example, Task, load_task
 
 

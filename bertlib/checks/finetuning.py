@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from ..finetuning import align_word_tags, confusion_matrix, decode_spans
+from ..finetuning import confusion_matrix
+from ..task_kinds import align_word_tags, decode_spans
 from ..utils import generator
 from .core import CheckFailure, compare, exercise
 

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from ..config import BertConfig
-from ..heads import (
+from ..task_heads import (
     BertForQuestionAnswering,
     BertForSequenceClassification,
     BertForTokenClassification,
