@@ -1,5 +1,7 @@
 """Small shared fixtures' building blocks for the package tests (not a test module)."""
 
+import torch
+
 import bertlib
 
 SENTENCES = [
@@ -29,3 +31,11 @@ def load_script(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def model_and_batch():
+    """A fresh tiny BertForPreTraining in eval mode and one 5-token sequence (a new model per call)."""
+    bertlib.set_seed(0)
+    model = bertlib.BertForPreTraining(bertlib.BertConfig.preset("test")).eval()
+    ids = torch.tensor([[2, 10, 11, 12, 3]])
+    return model, ids

@@ -229,12 +229,3 @@ def test_training_leaves_the_global_random_state_alone():
     history = bertlib.Trainer(model, data, bertlib.TrainingConfig(steps=2, batch_size=4, progress=False)).train()
     assert len(history.train) > 0  # it did train (and drew dropout numbers)
     assert torch.equal(torch.random.get_rng_state(), state)
-
-
-def test_history_round_trips_through_a_dict():
-    history = bertlib.History(train=[{"step": 1, "loss": 2.5}], eval=[{"step": 1, "accuracy": 0.5}], seconds=3.0)
-    history.skipped.append({"step": 2, "lr": 0.001, "reason": "loss nan"})
-    again = bertlib.History.from_dict(json.loads(json.dumps(history.to_dict())))
-    assert again == history and again is not history
-    old = {"train": [], "eval": [], "seconds": 1.0}  # written before skipped steps were recorded
-    assert bertlib.History.from_dict(old).skipped == []
