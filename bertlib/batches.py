@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 import torch
 
+from .constants import IGNORE_INDEX
+
 __all__ = ["Dataset", "EncodedDataset"]
 
 
@@ -66,7 +68,7 @@ class EncodedDataset:
         for key in rows[0]:
             values = [r[key] for r in rows]
             if isinstance(values[0], (list, tuple)):
-                fill = self.pad_token_id if key == "input_ids" else (-100 if "label" in key else 0)
+                fill = self.pad_token_id if key == "input_ids" else (IGNORE_INDEX if "label" in key else 0)
                 batch[key] = torch.tensor([list(v) + [fill] * (T - len(v)) for v in values], dtype=torch.long)
             else:
                 batch[key] = torch.tensor(values)
