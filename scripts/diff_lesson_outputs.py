@@ -69,8 +69,14 @@ def _html_rows(html: str) -> str:
 
 def cell_outputs(cell: nbformat.NotebookNode, images: bool) -> list[str]:
     """The normalized texts a code cell shows, one entry per output and media type."""
-    shown = []
-    for out in cell.get("outputs", []):
+    shown, outputs = [], []
+    for out in cell.get("outputs", []):  # consecutive writes to one stream are one text (flushes split them)
+        same_stream = outputs and out.get("output_type") == "stream" == outputs[-1].get("output_type")
+        if same_stream and out.get("name") == outputs[-1].get("name"):
+            outputs[-1] = {**outputs[-1], "text": outputs[-1].get("text", "") + out.get("text", "")}
+        else:
+            outputs.append(out)
+    for out in outputs:
         kind = out.get("output_type")
         if kind == "stream":
             shown.append(f"[{out.get('name')}]\n" + normalize(out.get("text", "")))
