@@ -18,7 +18,7 @@ from torch import nn
 from . import sparse_last_layer
 from .config import BertConfig
 from .losses import check_labels, mean_loss
-from .model import BertModel, BertPreTrainedModel
+from .model import BertModel, BertModelOutput, BertPreTrainedModel
 
 __all__ = [
     "BertForSequenceClassification",
@@ -141,13 +141,7 @@ class BertForSequenceClassification(BertPreTrainedModel):
             else:
                 check_labels(labels, self.num_labels)
                 loss = F.cross_entropy(logits, labels.view(-1))
-        return SequenceClassifierOutput(
-            loss=loss,
-            logits=logits,
-            last_hidden_state=out.last_hidden_state,
-            hidden_states=out.hidden_states,
-            attentions=out.attentions,
-        )
+        return SequenceClassifierOutput(loss=loss, logits=logits, **_encoder_extras(out))
 
 
 class BertForTokenClassification(BertPreTrainedModel):
@@ -181,13 +175,7 @@ class BertForTokenClassification(BertPreTrainedModel):
         if labels is not None:
             check_labels(labels, self.num_labels)
             loss = mean_loss(logits.flatten(0, 1), labels.flatten())
-        return TokenClassifierOutput(
-            loss=loss,
-            logits=logits,
-            last_hidden_state=out.last_hidden_state,
-            hidden_states=out.hidden_states,
-            attentions=out.attentions,
-        )
+        return TokenClassifierOutput(loss=loss, logits=logits, **_encoder_extras(out))
 
 
 class BertForQuestionAnswering(BertPreTrainedModel):
@@ -227,10 +215,14 @@ class BertForQuestionAnswering(BertPreTrainedModel):
                     )
             loss = (F.cross_entropy(start_logits, start_positions) + F.cross_entropy(end_logits, end_positions)) / 2
         return QuestionAnsweringModelOutput(
-            loss=loss,
-            start_logits=start_logits,
-            end_logits=end_logits,
-            last_hidden_state=out.last_hidden_state,
-            hidden_states=out.hidden_states,
-            attentions=out.attentions,
+            loss=loss, start_logits=start_logits, end_logits=end_logits, **_encoder_extras(out)
         )
+
+
+def _encoder_extras(out: BertModelOutput) -> dict:
+    """The encoder's outputs every task output passes on: last layer, and what was asked for."""
+    return {
+        "last_hidden_state": out.last_hidden_state,
+        "hidden_states": out.hidden_states,
+        "attentions": out.attentions,
+    }
