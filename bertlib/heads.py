@@ -138,20 +138,7 @@ class BertForPreTraining(BertPreTrainedModel):
                 positions (same loss and gradients), unless hidden states or attention
                 weights are asked for; ``last_hidden_state`` is then None.
         """
-        logits_at = logits_at or ("masked" if labels is not None else "all")
-        if logits_at not in ("masked", "all"):
-            raise ValueError(f"logits_at must be 'masked' or 'all', got {logits_at!r}.")
-        if logits_at == "masked" and labels is None:
-            raise ValueError("logits_at='masked' needs labels: they say which positions are masked.")
-        if labels is not None and labels.shape != input_ids.shape:
-            raise ValueError(
-                f"labels has shape {tuple(labels.shape)} but input_ids has {tuple(input_ids.shape)}; "
-                "MLM labels give a token id (or -100) for every input position."
-            )
-        if labels is not None:
-            check_labels(labels, self.config.vocab_size, "MLM label", "a token id of this model's vocabulary")
-        if next_sentence_label is not None:
-            check_labels(next_sentence_label, 2, "NSP label", "0 (IsNext) or 1 (NotNext)")
+        logits_at = self._checked_inputs(input_ids, labels, next_sentence_label, logits_at)
         if logits_at == "masked" and sparse_last_layer.applies(self, output_attentions, output_hidden_states):
             keep = labels != IGNORE_INDEX  # (B, T): the MLM head's rows...
             keep[:, 0] = True  # ... and [CLS], which the pooler (NSP) reads
@@ -179,6 +166,24 @@ class BertForPreTraining(BertPreTrainedModel):
         parts = [x for x in (res.mlm_loss, res.nsp_loss) if x is not None]
         res.loss = sum(parts) if parts else None
         return res
+
+    def _checked_inputs(self, input_ids, labels, next_sentence_label, logits_at: str | None) -> str:
+        """Clear errors for labels that do not fit; returns where to score ("masked" or "all")."""
+        logits_at = logits_at or ("masked" if labels is not None else "all")
+        if logits_at not in ("masked", "all"):
+            raise ValueError(f"logits_at must be 'masked' or 'all', got {logits_at!r}.")
+        if logits_at == "masked" and labels is None:
+            raise ValueError("logits_at='masked' needs labels: they say which positions are masked.")
+        if labels is not None and labels.shape != input_ids.shape:
+            raise ValueError(
+                f"labels has shape {tuple(labels.shape)} but input_ids has {tuple(input_ids.shape)}; "
+                "MLM labels give a token id (or -100) for every input position."
+            )
+        if labels is not None:
+            check_labels(labels, self.config.vocab_size, "MLM label", "a token id of this model's vocabulary")
+        if next_sentence_label is not None:
+            check_labels(next_sentence_label, 2, "NSP label", "0 (IsNext) or 1 (NotNext)")
+        return logits_at
 
     def _masked_lm_logits(self, hidden: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Vocabulary scores (N, V) and true ids (N,) at the N labelled rows of ``hidden`` (..., H)."""
