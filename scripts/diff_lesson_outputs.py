@@ -13,9 +13,11 @@ text/markdown, text/latex, JSON), numbers included, after masking what legitimat
 changes from run to run:
 
 - durations (a number followed by ms, s, sec, seconds, min, µs, it/s, s/it, ...), and the
-  numbers of lines and table rows that name a time ("time", "ms", "seconds", "speed-up"
-  or "throughput"), and ``%%time``-style reports;
-- memory addresses (``0x7f...``) and the model ids of widgets (progress bars, explorers);
+  numbers of lines that name a time ("time", "ms", "seconds", "speed-up", "throughput"),
+  and of whole tables whose header names one;
+- memory addresses (``0x7f...``) and random ids (bertviz's element ids, uuids);
+- widgets (progress bars, explorers): their output is the widget, whose text is a progress
+  line, and a progress bar appears only when a cached model had to be trained;
 - the temporary folders a run writes into (``/tmp/...``).
 
 Images (PNG, SVG) are compared only with ``--images``: a plot of timings differs on every
@@ -46,18 +48,31 @@ _DURATION = re.compile(
 )
 _TIMING_LINE = re.compile(r"\b(?:time|timing|ms|seconds?|speed-?up|throughput|wall|elapsed|took)\b", re.I)
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
+_RANDOM_ID = re.compile(r"\b[0-9a-f]{32}\b|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+_RULE = re.compile(r"^[\s-]+$")  # the dashes under a text table's header
 _TMP_PATH = re.compile(r"/tmp/[^\s'\"<>)]*")
 _NUMBERS = re.compile(_NUMBER)
 
 
 def normalize(text: str) -> str:
-    """The text with its run-dependent parts (durations, addresses, temporary paths) masked."""
-    text = _ADDRESS.sub("0x…", _TMP_PATH.sub("/tmp/…", text))
-    lines = []
-    for line in text.splitlines():
+    """The text with its run-dependent parts (durations, addresses, random ids, temporary paths) masked.
+
+    A line that names a time has its numbers masked; so has a whole table whose header
+    does (a text table's header above its rule of dashes, or an HTML table's header row),
+    up to the table's end (a blank line or ``</table>``).
+    """
+    text = _RANDOM_ID.sub("<id>", _ADDRESS.sub("0x…", _TMP_PATH.sub("/tmp/…", text)))
+    lines, in_timing_table = [], False
+    raw = text.splitlines()
+    for i, line in enumerate(raw):
+        header = "<th" in line or (i + 1 < len(raw) and _RULE.match(raw[i + 1]) and "-" in raw[i + 1])
+        if _TIMING_LINE.search(line) and header:
+            in_timing_table = True
+        elif not line.strip() or "</table>" in line:
+            in_timing_table = False
         line = _DURATION.sub("<time>", line)
-        if _TIMING_LINE.search(line):  # a row or line about time: its numbers are timings
-            line = _NUMBERS.sub("<n>", line)
+        if in_timing_table or _TIMING_LINE.search(line):  # a row or line about time: its numbers are timings
+            line = " ".join(_NUMBERS.sub("<n>", line).split())  # column widths follow the numbers
         lines.append(line.rstrip())
     return "\n".join(lines)
 
@@ -84,6 +99,8 @@ def cell_outputs(cell: nbformat.NotebookNode, images: bool) -> list[str]:
             shown.append(f"[error] {out.get('ename')}: {normalize(out.get('evalue', ''))}")
         elif kind in ("display_data", "execute_result"):
             data = out.get("data", {})
+            if any(mime in data for mime in IGNORED_TYPES):  # a progress bar or a live explorer, not a result
+                continue
             for mime in TEXT_TYPES:
                 if mime in data:
                     value = data[mime] if isinstance(data[mime], str) else repr(data[mime])

@@ -43,3 +43,12 @@ def test_a_changed_number_fails_with_a_readable_diff(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "01_x.ipynb, code cell 0" in out and "-accuracy 0.912" in out and "+accuracy 0.913" in out
     assert "largest by 0.001" in out
+
+
+def test_a_timing_table_is_masked_but_a_metrics_table_is_not():
+    timing = "T  loop (ms)  speed-up\n-  ---------  --------\n16      1.07  12.9x\n256  1540.00  49.5x\n"
+    assert diff.normalize(timing) == diff.normalize(timing.replace("1540.00", "273.96").replace("49.5x", "10.0x"))
+    metrics = "task  accuracy\n----  --------\nqa       0.912\n"
+    assert diff.normalize(metrics) != diff.normalize(metrics.replace("0.912", "0.913"))
+    html = "<table><thead><tr><th>loop (ms)</th></tr></thead><tbody><tr><td>1.07</td></tr></tbody></table>"
+    assert diff.normalize(diff._html_rows(html)) == diff.normalize(diff._html_rows(html.replace("1.07", "2.5")))
