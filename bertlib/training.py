@@ -146,10 +146,10 @@ class Trainer:
         With a ``checkpoint_dir`` the latest checkpoint there is loaded first, so a
         run that was interrupted picks up where it stopped; while it trains, the Trainer
         holds the directory's lock, and another Trainer there gets a clear error.
-        Every step seeds its own dropout; the caller's global random state is saved
-        before and restored after, so training leaves it as it was.
+        Every step seeds PyTorch's global generator from (seed, step) for its dropout, so
+        what a notebook draws after training depends on the run, not on what came before.
         """
-        with self._lock or contextlib.nullcontext(), _own_random_state(self.device):
+        with self._lock or contextlib.nullcontext():
             return self._train(resume, until)
 
     def _train(self, resume: bool, until: int | None) -> History:
@@ -293,13 +293,6 @@ class Trainer:
         if self._data_record is None:
             self._data_record = data_fingerprint(self.train_data)
         return self._data_record
-
-
-def _own_random_state(device: torch.device) -> contextlib.AbstractContextManager:
-    """``torch.random.fork_rng`` for the CPU and ``device``: its seeding stays inside."""
-    if device.type == "cpu":
-        return torch.random.fork_rng(devices=[])
-    return torch.random.fork_rng(devices=[device], device_type=device.type)
 
 
 class _LossOnly(nn.Module):

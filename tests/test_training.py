@@ -216,16 +216,3 @@ def test_bad_training_settings():
         p.requires_grad_(False)
     with pytest.raises(ValueError, match="frozen"):
         Trainer(trainer.model, trainer.train_data, trainer.config)
-
-
-def test_training_leaves_the_global_random_state_alone():
-    """Each step seeds its own dropout inside torch.random.fork_rng: the reader's stream goes on unchanged."""
-    torch.manual_seed(123)
-    config = bertlib.BertConfig.preset("test", hidden_dropout_prob=0.1)
-    model = bertlib.BertForSequenceClassification(config)
-    ids = torch.randint(5, config.vocab_size, (8, 6), generator=bertlib.generator(0))
-    data = bertlib.EncodedDataset([{"input_ids": row.tolist(), "labels": i % 2} for i, row in enumerate(ids)])
-    state = torch.random.get_rng_state()
-    history = bertlib.Trainer(model, data, bertlib.TrainingConfig(steps=2, batch_size=4, progress=False)).train()
-    assert len(history.train) > 0  # it did train (and drew dropout numbers)
-    assert torch.equal(torch.random.get_rng_state(), state)
