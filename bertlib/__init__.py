@@ -45,6 +45,7 @@ from .tokenization import SPECIAL_TOKENS, BertTokenizer, train_tokenizer
 from .training import Trainer
 from .training_config import TrainingConfig
 from .utils import generator, get_device, in_colab, set_seed, setup_notebook, versions
+from .word_masking import WholeWordPretrainingDataset, mask_whole_words
 
 __all__ = [
     "BertConfig",
@@ -66,6 +67,8 @@ __all__ = [
     "train_tokenizer",
     "SPECIAL_TOKENS",
     "mask_tokens",
+    "mask_whole_words",
+    "WholeWordPretrainingDataset",
     "make_nsp_pairs",
     "SentencePair",
     "PretrainingDataset",
