@@ -39,6 +39,7 @@ from .training import Trainer
 from .training_config import TrainingConfig
 from .utils import generator, get_device, in_colab, set_seed, setup_notebook, versions
 from .version import __version__ as __version__
+from .word_masking import WholeWordPretrainingDataset, mask_whole_words
 
 __all__ = [
     "BertConfig",
@@ -62,6 +63,8 @@ __all__ = [
     "train_tokenizer",
     "SPECIAL_TOKENS",
     "mask_tokens",
+    "mask_whole_words",
+    "WholeWordPretrainingDataset",
     "make_nsp_pairs",
     "SentencePair",
     "PretrainingDataset",
