@@ -57,7 +57,8 @@ class Setup:
 
 
 SETUPS: dict[str, Setup] = {
-    # Chapters 6-8 pretrain preset mini with dropout off (bertlib.pretrained's recipe).
+    # Chapters 7 and 8 pretrain preset mini with dropout off (bertlib.pretrained's recipe); chapter 6 keeps the
+    # preset's hidden dropout of 0.1.
     "mini": Setup(
         "mini",
         "mini",
