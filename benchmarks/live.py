@@ -80,6 +80,7 @@ def _sizes(static: Path) -> dict[str, Any]:
     models = {m["name"]: one(static / "live" / m["file"]) for m in manifest["models"]}
     for m in manifest["models"]:
         models[m["name"]]["tokenizer_bytes"] = (static / "live" / m["tokenizer"]).stat().st_size
+        models[m["name"]]["max_abs_diff"] = m["max_abs_diff"]  # the build's check against PyTorch
     runtime = {name: one(static / name) for name in RUNTIME}
     return {"models": models, "runtime": runtime}
 
@@ -128,6 +129,28 @@ def _measure_page(browser, url: str, tag: str) -> dict[str, Any]:
     }
 
 
+def _measure_optin(browser, url: str, tag: str = "live-attention-minilm") -> dict[str, Any]:
+    """Chapter 10: from the click on "Load the real model" to the first attention picture."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.route("**/*", lambda r: r.continue_() if urlsplit(r.request.url).hostname == "127.0.0.1" else r.abort())
+    page.goto(url, wait_until="load")
+    selector = f'section.bertlive[data-explorer="{tag}"]'
+    button = page.locator(f"{selector} button.bertlive-load")
+    button.wait_for(timeout=60_000)
+    label = button.inner_text()
+    clicked = page.evaluate("() => performance.now()")
+    button.click()
+    page.wait_for_selector(f'{selector}[data-ready="true"]', timeout=300_000)
+    ready = float(page.get_attribute(selector, "data-ready-ms"))
+    context.close()
+    return {
+        "page": url.rsplit("/", 2)[-2] + "/" + url.rsplit("/", 1)[-1],
+        "button": label,
+        "click_to_answer_ms": round(ready - clicked, 1),
+    }
+
+
 def measure(site: Path = SITE) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
@@ -152,6 +175,8 @@ def measure(site: Path = SITE) -> dict[str, Any]:
                 start = time.perf_counter()
                 results["pages"][tag] = {"page": path, "title": title, **_measure_page(browser, base + path, tag)}
                 results["pages"][tag]["wall_s"] = round(time.perf_counter() - start, 1)
+            if (site / "lessons" / "10_transfer_real_bert.html").is_file():
+                results["minilm"] = _measure_optin(browser, base + "lessons/10_transfer_real_bert.html")
             browser.close()
     finally:
         server.shutdown()
@@ -181,19 +206,30 @@ def markdown(r: dict[str, Any]) -> str:
         "",
         f"Chromium {r['chromium']}, {r['cpus']} CPUs, load average {r['load_start']:.1f} at the start; "
         f"{r['date']}; {len(r['typed'])} keystrokes typed per explorer.",
+        *(
+            [
+                "",
+                f'Chapter 10, all-MiniLM-L6-v2 (opt-in, button "{r["minilm"]["button"]}"): '
+                f"{r['minilm']['click_to_answer_ms'] / 1000:.1f} s from the click to the first attention picture, "
+                "download from 127.0.0.1 included.",
+            ]
+            if "minilm" in r
+            else []
+        ),
         "<!-- end: live-latency -->",
         "",
         "<!-- begin: live-sizes -->",
-        "| file | size (MB) | gzip (MB) |",
-        "| --- | ---: | ---: |",
+        "| file | size (MB) | gzip (MB) | largest difference from PyTorch |",
+        "| --- | ---: | ---: | --- |",
     ]
     for name, s in r["sizes"]["models"].items():
-        lines.append(f"| model: {name} (ONNX) | {_mb(s['bytes'])} | {_mb(s['gzip'])} |")
+        diff = ", ".join(f"{k} {v:.1e}" for k, v in s["max_abs_diff"].items())
+        lines.append(f"| model: {name} (ONNX) | {_mb(s['bytes'])} | {_mb(s['gzip'])} | {diff} |")
     for name, s in r["sizes"]["runtime"].items():
-        lines.append(f"| runtime: `{name}` | {_mb(s['bytes'])} | {_mb(s['gzip'])} |")
+        lines.append(f"| runtime: `{name}` | {_mb(s['bytes'])} | {_mb(s['gzip'])} | |")
     total = sum(s["bytes"] for s in r["sizes"]["runtime"].values())
     total_gz = sum(s["gzip"] for s in r["sizes"]["runtime"].values())
-    lines += [f"| runtime, all | {_mb(total)} | {_mb(total_gz)} |", "<!-- end: live-sizes -->", ""]
+    lines += [f"| runtime, all | {_mb(total)} | {_mb(total_gz)} | |", "<!-- end: live-sizes -->", ""]
     return "\n".join(lines)
 
 

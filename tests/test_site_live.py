@@ -14,7 +14,9 @@ Chromium, with every request outside 127.0.0.1 aborted and recorded:
 - bad input: over-long text gets a note, empty text a hint, a model that does not
   load the saved output and a message; a page opened from disk says `make serve`;
 - the page running the small BERT stays under 150 MB of JS heap.
-One browser context per page, few page loads: this module takes well under a minute.
+Screenshots of two explorers after typing (chapter 6's fill-in-the-blank, chapter 4's
+attention) land in test-artifacts/screenshots/live-*.png. One browser context per page,
+six page loads: this module takes well under a minute.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 SMALL = "small-bert"
 MINILM = "all-MiniLM-L6-v2"
 TOL = 1e-3
@@ -279,6 +282,8 @@ def test_reader_path_on_chapter_6(ch6):
     assert typed != first and fill.locator(".bertlive-bars li").count() == 5
     clicked = _answer(page, fill, lambda: fill.locator("button.bertlive-word").nth(4).click())
     assert clicked != typed and "[MASK]" in clicked
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    fill.screenshot(path=str(SCREENSHOTS / "live-ch06-fill-in-the-blank.png"))
     masking = ch6.explorer("live-masking")
     before = masking.locator(".bertlive-answer").inner_text()
     after = _answer(page, masking, lambda: masking.locator("input[type=range]").first.fill("0.6"))
@@ -325,7 +330,9 @@ def test_reader_path_on_other_chapters(browser, site_url, live_site, page_path, 
         box = section.locator(".bertlive-answer")
         first = box.inner_text()
         typed = _answer(
-            p.page, section, lambda: section.locator("input[type=text]").first.fill("where is the old mill ?")
+            p.page,
+            section,
+            lambda: section.locator("input[type=text]").first.fill("oscar walks to the school every morning ."),
         )
         assert typed != first
         dragged = _answer(p.page, section, lambda: section.locator("input[type=range]").last.fill("2"))
@@ -333,8 +340,10 @@ def test_reader_path_on_other_chapters(browser, site_url, live_site, page_path, 
         if tag == "live-attention":
             assert section.locator("svg.bertlive-heatmap rect").count() > 0
             assert section.locator("svg.bertlive-lines line").count() > 0
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            section.screenshot(path=str(SCREENSHOTS / "live-ch04-attention.png"))
         else:
-            assert "old" in section.locator("table").inner_text()
+            assert "school" in section.locator("table").inner_text()
         assert p.errors == [] and p.external == []
     finally:
         p.close()

@@ -211,6 +211,7 @@ async function fillMaskDetailed(model, text, k = 5) {
   const t = await tokenizer(model);
   const enc = await encode(model, text);
   const at = enc.input_ids.indexOf(t.mask);
+  if (at < 0 && enc.truncated) throw new Error(`the [MASK] is past the first ${enc.input_ids.length} tokens, which is all the model reads: shorten the text`);
   if (at < 0) throw new Error("the text has no [MASK]: write [MASK] where a word should be guessed");
   const out = await run(model, enc);
   if (!out.logits) throw new Error(`${model} has no MLM head; fill-in-the-blank needs the small BERT`);
@@ -502,7 +503,7 @@ async function fillMaskExplorer(root) {
       }
       let masked = value;
       const list = pieces();
-      if (!/\[MASK\]/i.test(value)) {
+      if (!value.includes("[MASK]")) {
         if (hidden >= list.length) hidden = list.length - 1;
         drawWords(list);
         masked = list
@@ -511,7 +512,6 @@ async function fillMaskExplorer(root) {
           .replace(/ ##/g, "");
       } else words.replaceChildren(el("span", { class: "bertlive-note", text: "Your [MASK] is the blank." }));
       const { enc, top } = await fillMaskDetailed(SMALL, masked, 5);
-      if (enc.input_ids.indexOf(t.mask) < 0) return hint("The hidden word was cut off: the sentence is too long.");
       return [
         el("p", { class: "bertlive-masked", text: masked }),
         bars(top),
@@ -640,19 +640,19 @@ async function attentionExplorer(root, model, optIn) {
 }
 
 const EXPLORERS = {
-  "live-tokenizer": {
+  "live-tokenizer": { title: "tokenizer",
     run: tokenizerExplorer,
     says: "the tokenizers run in your browser with the same tokenizer.json files as Python",
     hides: true,
   },
-  "live-masking": { run: maskingExplorer, says: "the masking runs in your browser (plain JavaScript, seeded)", hides: true },
-  "live-fillmask": { run: fillMaskExplorer, says: "the small BERT of chapter 8 runs in your browser", hides: true },
-  "live-attention": {
+  "live-masking": { title: "masking", run: maskingExplorer, says: "the masking runs in your browser (plain JavaScript, seeded)", hides: true },
+  "live-fillmask": { title: "fill in the blank", run: fillMaskExplorer, says: "the small BERT of chapter 8 runs in your browser", hides: true },
+  "live-attention": { title: "attention, small BERT",
     run: (root) => attentionExplorer(root, SMALL, false),
     says: "the small BERT of chapter 8 runs in your browser; type your own sentence",
     hides: false,
   },
-  "live-attention-minilm": {
+  "live-attention-minilm": { title: "attention, all-MiniLM-L6-v2",
     run: (root) => attentionExplorer(root, MINILM, true),
     says: "the real pretrained encoder runs in your browser once you load it",
     hides: false,
@@ -666,7 +666,7 @@ async function startOne(cell) {
   const spec = EXPLORERS[tag];
   if (!spec) return;
   const output = cell.querySelector(".cell_output");
-  const root = el("section", { class: "bertlive", "data-explorer": tag, "aria-label": "live explorer" });
+  const root = el("section", { class: "bertlive", "data-explorer": tag, "aria-label": `live explorer: ${spec.title}` });
   const line = el("p", { class: "bertlive-note bertlive-status", role: "status", text: "Live explorer: loading…" });
   root.append(line);
   cell.insertBefore(root, output || null);
