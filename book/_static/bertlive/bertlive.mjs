@@ -141,13 +141,15 @@ async function encode(name, text, textPair = null, maxLength = null) {
   const truncated = n1 + n2 > room;
   if (!b) n1 = Math.min(n1, room);
   else if (truncated) {
-    if (n1 > n2) {
-      n2 = Math.min(n2, Math.floor(room / 2));
-      n1 = room - n2;
-    } else {
-      n1 = Math.min(n1, Math.floor(room / 2));
-      n2 = room - n1;
+    // the Rust crate's rule: the shorter keeps what it can of half the room, the longer the rest
+    const swap = n1 > n2;
+    let [short, long] = swap ? [n2, n1] : [n1, n2];
+    long = short > room ? short : Math.max(short, room - short);
+    if (short + long > room) {
+      short = Math.floor(room / 2);
+      long = short + (room % 2);
     }
+    [n1, n2] = swap ? [long, short] : [short, long];
   }
   const ids = [t.cls, ...a.ids.slice(0, n1), t.sep];
   const types = new Array(ids.length).fill(0);
