@@ -88,7 +88,7 @@ def tidy_page(app: Sphinx, pagename: str, templatename: str, context: dict, doct
         context["body"] = context["body"].replace(HIDDEN_CELL_SUMMARY, "<summary>")
     if LIVE_CELL.search(context.get("body", "")) and "pathto" in context:
         src = context["pathto"](LIVE_BOOT, 1)
-        context["body"] += f'\n<script defer src="{src}"></script>\n'
+        context["body"] += f'\n<script async src="{src}"></script>\n'
 
 
 def _visit_citation(self, node: nodes.citation) -> None:

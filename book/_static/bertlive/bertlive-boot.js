@@ -1,7 +1,8 @@
 /* The live book: start the explorers of a lesson page, or say why they cannot start.
  *
- * scripts/bertbook_sphinx.py adds this (classic, deferred) script to every page with a
- * cell tagged `live-*`. It loads bertlive.css, then the explorers (bertlive.mjs, an ES
+ * scripts/bertbook_sphinx.py adds this classic script, `async` (it need not wait for the
+ * page's deferred scripts, such as the 3.6 MB widget manager), at the end of every page
+ * with a cell tagged `live-*`. It loads bertlive.css, then the explorers (bertlive.mjs, an ES
  * module that runs the book's models with onnxruntime-web). Until they are drawn, and
  * whenever they cannot be (a page opened from disk, no WebAssembly, a model that fails
  * to load), the output saved at build time stays in place with a message saying why.

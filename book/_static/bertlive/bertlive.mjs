@@ -534,7 +534,7 @@ function attentionView(tokens, matrix) {
   const pad = 70;
   const size = pad + T * cell;
   const heat = svg("svg", {
-    viewBox: `0 0 ${size} ${size}`,
+    viewBox: `0 0 ${size + 40} ${size}`, // room on the right for the last column's slanted label
     class: "bertlive-heatmap",
     role: "img",
     "aria-label": `attention heatmap over ${T} tokens: row i shows how much token i attends to each token`,
