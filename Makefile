@@ -3,6 +3,7 @@
 #   make book    set up .venv, fetch the site's scripts, build the book into _build/html
 #   make test    all of the above, plus Chromium, then pytest over tests/
 #   make lint    ruff over the package, the tests and the scripts
+#   make serve   serve _build/html on http://127.0.0.1:8000/ (the live explorers need HTTP)
 #   make clean   remove build outputs (keeps .venv); `make distclean` removes .venv too
 #
 #   make lock    re-resolve requirements.lock (exact versions and hashes) with uv
@@ -34,10 +35,11 @@ JB_FLAGS := -W -n --keep-going
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help setup vendor book test chromium lint clean distclean student grade bench lock test-latest
+.PHONY: help setup vendor book serve test chromium lint clean distclean student grade bench lock test-latest
 
 help:
 	@echo "make book       build the book into $(SITE) (sets up $(VENV) on first use)"
+	@echo "make serve      serve the built book on http://127.0.0.1:$(PORT)/ (live explorers need it)"
 	@echo "make test       build the book, then run every test (unit, book, browser)"
 	@echo "make student    write the student edition of the lessons into $(STUDENT)/"
 	@echo "make grade      grade notebooks: make grade SUBMISSIONS=folder [TIMEOUT=600]"
@@ -78,13 +80,23 @@ vendor:
 # logged, re-executed once) and with each lesson's own time budget; it
 # re-executes a lesson whenever its code, bertlib or the lock changed.
 # jupyter-book then renders from that cache, and bertviz's CDN URLs are
-# rewritten so that every page works with no network.
+# rewritten so that every page works with no network. Last, scripts/export_live.py
+# exports the small BERT (cached by the lessons) and MiniLM to ONNX under
+# $(SITE)/_static/live/ for the live explorers, checked against PyTorch: a
+# mismatch fails the build.
 book: setup vendor
 	rm -rf $(SITE)/reports
 	$(PY) scripts/execute_lessons.py
 	$(JB) build . $(JB_FLAGS)
 	$(PY) scripts/offline_site.py $(SITE)
-	@echo "The book is in $(SITE)/index.html"
+	$(PY) scripts/export_live.py $(SITE)
+	@echo "The book is in $(SITE)/index.html (make serve to read it with its live explorers)"
+
+# The live explorers fetch WebAssembly and models, which a page opened from
+# disk (file://) cannot: read the built book over HTTP instead.
+PORT ?= 8000
+serve:
+	$(PY) scripts/serve_site.py --port $(PORT) $(SITE)
 
 # --- tests ------------------------------------------------------------------
 # Playwright drives the system Chromium (it cannot download its own here).

@@ -1,6 +1,6 @@
 """A small Sphinx extension for the book's HTML: what the reader sees, not how it is built.
 
-_config.yml registers it (`sphinx: local_extensions`). It does four things:
+_config.yml registers it (`sphinx: local_extensions`). It does five things:
 
 - **Solutions without their markers.** A lesson cell tagged `solution` keeps nbgrader's
   `### BEGIN SOLUTION` / `### END SOLUTION` lines in the notebook (the student edition and
@@ -18,6 +18,11 @@ _config.yml registers it (`sphinx: local_extensions`). It does four things:
   cell "Toggle hidden content" while it shows "Show code cell source": a screen reader
   and a speech-control user would not find the same button. Without the label, the
   summary's name is its visible text.
+- **Live explorers.** A page with a cell tagged `live-*` (`live-tokenizer`, `live-masking`,
+  `live-fillmask`, `live-attention`, `live-attention-minilm`) loads
+  `_static/bertlive/bertlive-boot.js`, which draws that explorer in the cell, running
+  the book's models in the browser (see book/_static/bertlive/), and hides the saved
+  widget output it replaces; that output stays as the fallback.
 """
 
 from __future__ import annotations
@@ -72,6 +77,8 @@ def unique_scripts(scripts: list) -> list:
 
 
 HIDDEN_CELL_SUMMARY = '<summary aria-label="Toggle hidden content">'
+LIVE_CELL = re.compile(r'class="[^"]*\btag_live-')
+LIVE_BOOT = "_static/bertlive/bertlive-boot.js"
 
 
 def tidy_page(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
@@ -79,6 +86,9 @@ def tidy_page(app: Sphinx, pagename: str, templatename: str, context: dict, doct
         context["script_files"] = unique_scripts(list(context["script_files"]))
     if HIDDEN_CELL_SUMMARY in context.get("body", ""):
         context["body"] = context["body"].replace(HIDDEN_CELL_SUMMARY, "<summary>")
+    if LIVE_CELL.search(context.get("body", "")) and "pathto" in context:
+        src = context["pathto"](LIVE_BOOT, 1)
+        context["body"] += f'\n<script async src="{src}"></script>\n'
 
 
 def _visit_citation(self, node: nodes.citation) -> None:

@@ -19,6 +19,12 @@ Who needs what:
 - @fontsource/noto-sans-kr: the Korean terms of the glossary, for readers without a
   Hangul font (custom.css loads it only for Hangul characters). Only the `korean`
   subset, regular and bold, as woff2.
+- onnxruntime-web: runs the book's models (exported to ONNX at build time) in the
+  reader's browser for the live explorers (book/_static/bertlive/). Only the
+  WebAssembly build: its ES module, the module that loads the .wasm, and the
+  SIMD .wasm itself (about 15 MB, fetched only by pages that run a model).
+- @huggingface/tokenizers: the tokenizer library of transformers.js, which reads
+  the same tokenizer.json files as Python's `tokenizers`.
 
 Test-only packages go to test-artifacts/vendor/ instead, so the site never ships them:
 - axe-core: the accessibility checker the browser tests run on every page.
@@ -105,6 +111,21 @@ PACKAGES: dict[str, tuple[str, str, dict[str, str]]] = {
             "files/noto-sans-kr-korean-700-normal.woff2": "noto-sans-kr-korean-700-normal.woff2",
             "LICENSE": "LICENSE",  # SIL Open Font License 1.1
         },
+    ),
+    "onnxruntime-web": (
+        "onnxruntime-web@1.31.1",
+        "sha512-5GeH+bWQ+HxM10z7erGlsWqryrwMbSvm/1tkIsKTT48g0fI19VXVVC435t4t7VsPdSQeS7NmuZPXrQ73k82URw==",
+        {
+            "dist/ort.wasm.min.mjs": "ort.wasm.min.mjs",
+            "dist/ort-wasm-simd-threaded.mjs": "ort-wasm-simd-threaded.mjs",
+            "dist/ort-wasm-simd-threaded.wasm": "ort-wasm-simd-threaded.wasm",
+            "package.json": "package.json",  # MIT (named in package.json; no LICENSE file shipped)
+        },
+    ),
+    "tokenizers": (
+        "@huggingface/tokenizers@0.2.0",
+        "sha512-LidMHe1FpcSYH4vcSjXooda34pC0M8m1gmDOv7SQi6Iv+ib1zX7J3sHBCC9/3FPCkn2k1b55FneVqMRxrr99pg==",
+        {"dist/tokenizers.min.mjs": "tokenizers.min.mjs", "package.json": "package.json"},  # Apache-2.0
     ),
 }
 

@@ -50,6 +50,13 @@ def site_dir() -> Path:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    # the live explorers' modules and WebAssembly, whatever the system's mimetypes table says
+    extensions_map = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".mjs": "text/javascript",
+        ".wasm": "application/wasm",
+    }
+
     def log_message(self, format, *args):  # noqa: A002 - keep pytest output clean
         pass
 
