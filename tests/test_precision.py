@@ -1,0 +1,158 @@
+"""Mixed precision: validation, hardware detection, the slow-CPU warning, determinism, fp32 checkpoints, fp16 scaling."""
+
+import dataclasses
+import json
+import warnings
+
+import pytest
+import torch
+from safetensors import safe_open
+
+import bertlib
+from bertlib import BertConfig, BertForPreTraining, PretrainingDataset, Trainer, TrainingConfig
+from bertlib import precision as P
+from bertlib.pretrained import SMALL_BERT_RECIPE, SmallBertRecipe
+from tests.helpers import DOCUMENTS, tiny_tokenizer
+
+FLAGS = "processor\t: 0\nmodel name\t: Test CPU\nflags\t\t: fpu sse2 avx2 {extra}\n\n"
+
+
+def cpuinfo(tmp_path, extra=""):
+    path = tmp_path / f"cpuinfo-{extra or 'plain'}"
+    path.write_text(FLAGS.format(extra=extra))
+    return path
+
+
+@pytest.fixture
+def cpu(tmp_path, monkeypatch):
+    """Point the detection at a fake /proc/cpuinfo: cpu(native=True) adds avx512_bf16 to its flags."""
+
+    def use(native: bool):
+        monkeypatch.setattr(P, "CPUINFO", cpuinfo(tmp_path, "avx512f avx512_bf16" if native else "avx512f"))
+
+    return use
+
+
+def trainer(precision, tmp_path=None, steps=6, **overrides):
+    tok = tiny_tokenizer()
+    bertlib.set_seed(0)
+    model = BertForPreTraining(BertConfig.preset("test", vocab_size=tok.vocab_size))
+    data = PretrainingDataset(bertlib.make_nsp_pairs(DOCUMENTS * 4, seed=0), tok, max_length=32)
+    cfg = TrainingConfig(
+        steps=steps,
+        batch_size=4,
+        lr=1e-3,
+        warmup_steps=2,
+        eval_every=3,
+        log_every=1,
+        progress=False,
+        device="cpu",
+        precision=precision,
+        checkpoint_dir=str(tmp_path / "ckpt") if tmp_path else None,
+        **overrides,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", P.SlowPrecisionWarning)  # this test machine may emulate bf16
+        return Trainer(model, data, cfg, eval_data=data, tokenizer=tok)
+
+
+@pytest.mark.parametrize("bad", ["float16", "BF16", "", None, 16, "half"])
+def test_unknown_precision_is_refused_with_the_choices(bad):
+    with pytest.raises(ValueError, match="precision must be one of 'fp32', 'bf16', 'fp16', 'auto'"):
+        TrainingConfig(precision=bad)
+    with pytest.raises(ValueError, match="precision must be one of"):
+        SmallBertRecipe(precision=bad)
+
+
+def test_detection_reads_the_cpu_flags(tmp_path):
+    assert P.cpu_bf16_native(cpuinfo(tmp_path, "avx512f avx512_bf16"))
+    assert P.cpu_bf16_native(cpuinfo(tmp_path, "amx_tile amx_bf16"))
+    assert not P.cpu_bf16_native(cpuinfo(tmp_path, "avx512f avx512_vnni"))  # AVX-512 alone is not bf16
+    assert not P.cpu_bf16_native(cpuinfo(tmp_path))
+
+
+def test_auto_picks_bf16_only_on_a_cpu_that_has_it(cpu):
+    cpu(native=True)
+    assert P.resolve_precision("auto", "cpu") == "bf16"
+    cpu(native=False)
+    assert P.resolve_precision("auto", "cpu") == "fp32"
+    assert P.resolve_precision("fp32", "cpu") == "fp32"
+
+
+def test_emulated_bf16_warns_that_it_is_slow_and_native_does_not(cpu):
+    cpu(native=False)
+    with pytest.warns(P.SlowPrecisionWarning, match="emulates them.*much slower than in fp32.*'auto'"):
+        assert P.resolve_precision("bf16", "cpu") == "bf16"
+    cpu(native=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert P.resolve_precision("bf16", "cpu") == "bf16"
+        assert P.resolve_precision("auto", "cpu") == "bf16"
+
+
+def test_trainer_resolves_auto_from_the_hardware(cpu):
+    cpu(native=False)
+    assert trainer("auto").precision.name == "fp32"
+    cpu(native=True)
+    t = trainer("auto")
+    assert (t.precision.name, t.precision.dtype, t.precision.scaled) == ("bf16", torch.bfloat16, False)
+
+
+def test_bf16_training_is_deterministic_and_really_in_bf16():
+    a, b, f = trainer("bf16"), trainer("bf16"), trainer("fp32")
+    ha, hb, hf = a.train(), b.train(), f.train()
+    assert ha.train == hb.train and ha.eval == hb.eval
+    for (k, v), w in zip(a.model.state_dict().items(), b.model.state_dict().values(), strict=True):
+        assert torch.equal(v, w), k
+    # The arithmetic did change: bf16 keeps 8 bits of mantissa, so the losses differ from fp32's ...
+    assert [r["loss"] for r in ha.train] != [r["loss"] for r in hf.train]
+    # ... but only by rounding.
+    for x, y in zip(ha.train, hf.train, strict=True):
+        assert x["loss"] == pytest.approx(y["loss"], rel=0.05)
+
+
+def test_master_weights_optimizer_and_checkpoint_stay_fp32(tmp_path):
+    t = trainer("bf16", tmp_path)
+    t.train()
+    assert {p.dtype for p in t.model.parameters()} == {torch.float32}
+    assert {v.dtype for s in t.optimizer.state.values() for v in s.values() if v.is_floating_point()} == {torch.float32}
+    folder = tmp_path / "ckpt" / "checkpoint-6"
+    with safe_open(folder / "model.safetensors", "pt") as f:
+        assert {f.get_tensor(k).dtype for k in f.keys()} == {torch.float32}
+    with safe_open(folder / "optimizer.safetensors", "pt") as f:
+        assert {f.get_tensor(k).dtype for k in f.keys() if not k.endswith(".step")} == {torch.float32}
+    assert json.loads((folder / "config.json").read_text()).get("torch_dtype", "float32") == "float32"
+
+
+def test_fp16_scales_the_loss_and_survives_overflow(tmp_path):
+    """fp16 on a CPU (emulated, so slow, but PyTorch allows it): a GradScaler guards the update."""
+    t = trainer("fp16", tmp_path, steps=4)
+    assert t.precision.scaled and t.precision.scaler.get_scale() == 65536.0
+    t.precision.scaler = torch.amp.GradScaler("cpu", init_scale=2.0**40)  # overflows fp16 gradients at once
+    before = {k: v.clone() for k, v in t.model.state_dict().items()}
+    t.train(until=1)  # an overflowed step: skipped by the scaler, not stopped as divergence
+    assert t.precision.scaler.get_scale() == 2.0**39
+    assert all(torch.equal(v, t.model.state_dict()[k]) for k, v in before.items())
+    t.precision.scaler = torch.amp.GradScaler("cpu", init_scale=1024.0)
+    t.train()
+    assert not all(torch.equal(v, t.model.state_dict()[k]) for k, v in before.items())
+    state = json.loads((tmp_path / "ckpt" / "checkpoint-4" / "trainer_state.json").read_text())
+    assert state["grad_scaler"]["scale"] == t.precision.scaler.get_scale()  # resumes with the same scale
+    assert all(r["loss"] == r["loss"] for r in t.history.train)  # no NaN in the logged losses
+
+
+def test_fp32_recipe_keeps_its_name_and_other_precisions_get_their_own():
+    assert "precision" not in SMALL_BERT_RECIPE.to_dict()  # the cache key of the fp32 recipe did not move
+    bf16 = dataclasses.replace(SMALL_BERT_RECIPE, precision="bf16")
+    assert bf16.to_dict()["precision"] == "bf16"
+    assert bf16.short_hash("x") != SMALL_BERT_RECIPE.short_hash("x")
+
+
+def test_auto_recipe_is_cached_under_the_precision_it_resolves_to(cpu):
+    from bertlib.pretrained import _resolved
+
+    auto = dataclasses.replace(SMALL_BERT_RECIPE, precision="auto")
+    cpu(native=False)
+    assert _resolved(auto, "cpu") == SMALL_BERT_RECIPE
+    cpu(native=True)
+    assert _resolved(auto, "cpu").precision == "bf16"
