@@ -116,16 +116,13 @@ class SmallBertRecipe:
     batch_size: int = 32  # sentence pairs per update
     lr: float = 2e-3  # peak learning rate
     warmup_steps: int = 60  # linear warmup, then linear decay to 0
-    precision: str = "fp32"  # TrainingConfig.precision; "auto" is cached under what it resolves to
+    precision: str = "fp32"  # TrainingConfig.precision: bf16 weights differ; "auto" is cached as what it resolves to
 
     def __post_init__(self):
         check_precision(self.precision)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        if d["precision"] == "fp32":  # fp32 recipes keep the name they had before precision existed
-            del d["precision"]
-        return d
+        return asdict(self)
 
     def short_hash(self, fingerprint: str = "") -> str:
         """Ten hex digits naming this recipe (plus a corpus fingerprint) in the cache.

@@ -141,8 +141,8 @@ def test_fp16_scales_the_loss_and_survives_overflow(tmp_path):
     assert all(r["loss"] == r["loss"] for r in t.history.train)  # no NaN in the logged losses
 
 
-def test_fp32_recipe_keeps_its_name_and_other_precisions_get_their_own():
-    assert "precision" not in SMALL_BERT_RECIPE.to_dict()  # the cache key of the fp32 recipe did not move
+def test_each_precision_has_its_own_cached_small_bert():
+    assert SMALL_BERT_RECIPE.to_dict()["precision"] == "fp32"  # the lessons' model: fp32 by default
     bf16 = dataclasses.replace(SMALL_BERT_RECIPE, precision="bf16")
     assert bf16.to_dict()["precision"] == "bf16"
     assert bf16.short_hash("x") != SMALL_BERT_RECIPE.short_hash("x")
