@@ -156,3 +156,15 @@ def test_auto_recipe_is_cached_under_the_precision_it_resolves_to(cpu):
     assert _resolved(auto, "cpu") == SMALL_BERT_RECIPE
     cpu(native=True)
     assert _resolved(auto, "cpu").precision == "bf16"
+
+
+def test_precision_benchmark_times_every_variant_and_prints_a_row_per_precision():
+    pytest.importorskip("transformers")
+    from benchmarks.precision import bench_precision, markdown_table
+
+    r = bench_precision("test", ["bf16"], repeats=1, batches_per_repeat=1, memory=False)
+    assert set(r["variants"]) == {"bertlib", "transformers sdpa", "bertlib bf16", "transformers sdpa bf16"}
+    assert set(r["ceiling_gflops"]) == {"fp32", "bf16"} and all(v > 0 for v in r["ceiling_gflops"].values())
+    assert all(v["tokens_per_s"] > 0 for v in r["variants"].values())
+    rows = markdown_table([r]).splitlines()[2:]
+    assert [row.split("|")[3].strip() for row in rows] == ["fp32", "bf16"]
