@@ -168,3 +168,42 @@ def test_precision_benchmark_times_every_variant_and_prints_a_row_per_precision(
     assert all(v["tokens_per_s"] > 0 for v in r["variants"].values())
     rows = markdown_table([r]).splitlines()[2:]
     assert [row.split("|")[3].strip() for row in rows] == ["fp32", "bf16"]
+
+
+def test_gpu_check_plans_every_lesson_and_refuses_bad_arguments(capsys):
+    from tests.helpers import load_script
+
+    gpu_check = load_script("gpu_check")
+    assert gpu_check.main(["--dry-run"]) == 0
+    out = capsys.readouterr().out
+    lessons = sorted(p.name for p in (gpu_check.ROOT / "lessons").glob("*.ipynb"))
+    assert [line.split("/")[1].split()[0] for line in out.splitlines() if "execute lessons/" in line] == lessons
+    assert "benchmarks.precision --device cuda --setups small large" in out
+    gpu_check.main(["--dry-run", "--skip-bench", "--lessons", "lessons/02_tokenization.ipynb"])
+    out = capsys.readouterr().out
+    assert "02_tokenization" in out and "01_transfer" not in out and "benchmarks.precision" not in out
+    for bad in (["--skip-lessons", "--skip-bench"], ["--setups", "huge"], ["--repeats", "0"]):
+        with pytest.raises(SystemExit):
+            gpu_check.parse_args(bad)
+    with pytest.raises(SystemExit, match="no such notebook"):
+        gpu_check.main(["--dry-run", "--lessons", "lessons/99_missing.ipynb"])
+    if not torch.cuda.is_available():  # a real run without a GPU stops with a clear message, writes nothing
+        assert gpu_check.main(["--skip-lessons", "--out", "/nonexistent/gpu"]) == 2
+        assert "no CUDA GPU is visible" in capsys.readouterr().err
+
+
+def test_gpu_check_records_the_device_a_lesson_used(tmp_path):
+    import nbformat
+
+    from tests.helpers import load_script
+
+    gpu_check = load_script("gpu_check")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1 + 1")])
+    path = gpu_check.ROOT / "lessons" / f".gpu_check_test_{tmp_path.name}.ipynb"
+    nbformat.write(nb, path)
+    try:
+        row = gpu_check.run_lesson(path, cell_timeout=60)
+    finally:
+        path.unlink()
+    assert row["ok"] and row["cuda"] == torch.cuda.is_available() and row["errors_in_outputs"] == 0
+    assert "| ok |" in gpu_check.lesson_table([row])
