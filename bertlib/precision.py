@@ -186,6 +186,11 @@ class MixedPrecision:
         self.scaler.update()
         return self.scaler.get_scale() >= scale  # the scale drops only after an overflow
 
+    def skip(self) -> None:
+        """A step the Trainer skips (NaN loss): the scaler still closes the step, and lowers its scale."""
+        if self.scaled:
+            self.scaler.update()
+
     def state_dict(self) -> dict[str, Any]:
         """The loss scaler's state (JSON-friendly; empty unless fp16), saved with a checkpoint."""
         return {k: (float(v) if isinstance(v, float) else v) for k, v in self.scaler.state_dict().items()}

@@ -184,6 +184,7 @@ class Trainer:
             lr = self.optimizer.param_groups[0]["lr"]
             if self._nonfinite.skip(bad, self.step + 1, lr):  # no update: weights and AdamW's moments stay
                 self.history.skipped.append({"step": self.step + 1, "lr": lr, "reason": bad})
+                self.precision.skip()
             else:
                 self.precision.step(self.optimizer)
                 running += step_loss

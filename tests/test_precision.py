@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import math
 import warnings
 
 import pytest
@@ -139,6 +140,21 @@ def test_fp16_scales_the_loss_and_survives_overflow(tmp_path):
     state = json.loads((tmp_path / "ckpt" / "checkpoint-4" / "trainer_state.json").read_text())
     assert state["grad_scaler"]["scale"] == t.precision.scaler.get_scale()  # resumes with the same scale
     assert all(r["loss"] == r["loss"] for r in t.history.train)  # no NaN in the logged losses
+
+
+def test_fp16_skips_a_nan_step_and_goes_on():
+    t = trainer("fp16", steps=3, skip_nonfinite_steps=1)
+    forward, calls = t._train_model.forward, []
+
+    def nan_at_first(**batch):
+        calls.append(1)
+        loss = forward(**batch)
+        return loss * float("nan") if len(calls) == 1 else loss
+
+    t._train_model.forward = nan_at_first
+    history = t.train()  # the scaler is reset after the skipped step, so the next unscale_ works
+    assert [s["step"] for s in history.skipped] == [1] and len(calls) == 3
+    assert all(math.isfinite(r["loss"]) for r in history.train)
 
 
 def test_each_precision_has_its_own_cached_small_bert():
