@@ -29,6 +29,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# The lessons' kernels run in lessons/: they find this checkout's bertlib through an absolute path.
+os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
 
 PROBE = (
     "# Appended by scripts/gpu_check.py: which device did this lesson use?\n"
