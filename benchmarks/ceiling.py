@@ -1,4 +1,4 @@
-"""The machine's ceiling: how fast fp32 matrix products run on the model's own shapes.
+"""The machine's ceiling: how fast fp32 (or bf16, fp16) matrix products run on the model's own shapes.
 
 A training step cannot go faster than its matrix products would alone, so we
 time exactly the products of the encoder's linear layers (forward and both
@@ -36,27 +36,34 @@ class MatmulCeiling:
         min_seconds: float = 0.02,
         seed: int = 0,
         clock=time.perf_counter,
+        dtype: torch.dtype = torch.float32,
+        device: str | torch.device = "cpu",
     ):
         g = torch.Generator().manual_seed(seed)
 
         def operand(rows: int, cols: int, transposed: bool) -> torch.Tensor:
             # A transposed view, as autograd passes weights and gradients to the kernels.
-            return torch.randn(cols, rows, generator=g).t() if transposed else torch.randn(rows, cols, generator=g)
+            x = torch.randn(cols, rows, generator=g).t() if transposed else torch.randn(rows, cols, generator=g)
+            return x.to(device=device, dtype=dtype)
 
         self.items = [
-            (operand(m, k, ta), operand(k, n, tb), torch.empty(m, n), count) for m, k, n, count, ta, tb in shapes
+            (operand(m, k, ta), operand(k, n, tb), torch.empty(m, n, dtype=dtype, device=device), count)
+            for m, k, n, count, ta, tb in shapes
         ]
         self.min_seconds, self.clock = min_seconds, clock
+        self._sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
 
     def measure(self) -> float:
         """One measurement of the ceiling, in GFLOP/s (total FLOPs / total time of the step's products)."""
         flops = seconds = 0.0
         for a, b, out, count in self.items:
             torch.mm(a, b, out=out)  # warm the caches and the kernel choice
+            self._sync()
             reps, t0 = 0, self.clock()
             while True:
                 torch.mm(a, b, out=out)
                 reps += 1
+                self._sync()
                 elapsed = self.clock() - t0
                 if elapsed >= self.min_seconds:
                     break

@@ -107,4 +107,10 @@ def bench_inference(
         "batch_shape": list(batch["input_ids"].shape),
         "latency_ms": {k: statistics.median(v) for k, v in lat.items()},
         "throughput_tokens_per_s": {k: statistics.median(v) for k, v in thr.items()},
+        # Paired per round (the same round's two rates), as the training ratios: robust to the load.
+        "throughput_ratios": {
+            f"bertlib / {k}": statistics.median(a / b for a, b in zip(thr["bertlib"], thr[k], strict=True))
+            for k in thr
+            if k != "bertlib"
+        },
     }

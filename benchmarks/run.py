@@ -117,7 +117,7 @@ def run_suite(
         "settings": {"repeats": repeats, "batches_per_repeat": batches, "threads": threads, "clock": clock},
     }
     results["peak_gflops_1024"] = peak_gflops(clock=timer)
-    variants = list(VARIANTS) if ablations else list(MAIN_VARIANTS)
+    variants = [k for k, v in VARIANTS.items() if v.precision == "fp32"] if ablations else list(MAIN_VARIANTS)
     results["training"], results["flops"] = [], {}
     for name in setups:
         setup = SETUPS[name]

@@ -40,6 +40,7 @@ class Variant:
     attention_dropout: float | None = None  # None keeps the config's (0 in the presets)
     fused_adamw: bool = True  # torch.optim.AdamW(fused=True), as both libraries' trainers default to
     sparse_last_layer: bool = True  # bertlib only: last layer only at [CLS] + labelled positions
+    precision: str = "fp32"  # "bf16" / "fp16": the forward under torch.autocast (fp16 with a GradScaler)
 
 
 VARIANTS: dict[str, Variant] = {
@@ -52,6 +53,11 @@ VARIANTS: dict[str, Variant] = {
     "bertlib, eager attention": Variant("bertlib", attn="eager"),
     "bertlib, attention dropout 0.1": Variant("bertlib", attention_dropout=0.1),
     "bertlib, default (unfused) AdamW": Variant("bertlib", fused_adamw=False),
+    # Mixed precision (benchmarks.precision): the same steps under torch.autocast.
+    "bertlib bf16": Variant("bertlib", precision="bf16"),
+    "transformers sdpa bf16": Variant("transformers", attn="sdpa", precision="bf16"),
+    "bertlib fp16": Variant("bertlib", precision="fp16"),
+    "transformers sdpa fp16": Variant("transformers", attn="sdpa", precision="fp16"),
 }
 MAIN_VARIANTS = ("bertlib", "transformers eager", "transformers sdpa")
 
@@ -90,11 +96,27 @@ def make_optimizer(model: nn.Module, variant: Variant) -> torch.optim.Optimizer:
 def train_step(
     model: nn.Module, optimizer: torch.optim.Optimizer, batch: dict[str, torch.Tensor], variant: Variant
 ) -> float:
-    """One training step (forward, backward, AdamW update); returns the loss."""
+    """One training step (forward, backward, AdamW update); returns the loss.
+
+    A mixed-precision variant runs the forward under ``torch.autocast`` as bertlib's Trainer
+    does (weights and AdamW stay fp32); fp16 scales the loss with a GradScaler kept on the optimizer.
+    """
     kwargs = {"logits_at": variant.logits_at} if variant.logits_at else {}
-    loss = model(**batch, **kwargs).loss
-    loss.backward()
-    optimizer.step()
+    device = next(model.parameters()).device.type
+    if variant.precision == "fp32":
+        loss = model(**batch, **kwargs).loss
+        loss.backward()
+        optimizer.step()
+    else:
+        dtype = torch.bfloat16 if variant.precision == "bf16" else torch.float16
+        with torch.autocast(device, dtype=dtype):
+            loss = model(**batch, **kwargs).loss
+        scaler = optimizer.__dict__.setdefault(
+            "_bench_scaler", torch.amp.GradScaler(device, enabled=variant.precision == "fp16")
+        )
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
     optimizer.zero_grad(set_to_none=True)
     return loss.item()
 

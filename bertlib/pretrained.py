@@ -20,7 +20,7 @@ import shutil
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +32,12 @@ from .data import Corpus, load_corpus
 from .heads import BertForPreTraining
 from .history import History
 from .model import BertModel
+from .precision import check_precision, resolve_precision
 from .pretraining import PretrainingDataset, SentencePair, make_nsp_pairs
 from .tokenization import BertTokenizer, train_tokenizer
 from .training import Trainer
 from .training_config import TrainingConfig
+from .utils import get_device
 
 __all__ = [
     "minilm_path",
@@ -114,6 +116,10 @@ class SmallBertRecipe:
     batch_size: int = 32  # sentence pairs per update
     lr: float = 2e-3  # peak learning rate
     warmup_steps: int = 60  # linear warmup, then linear decay to 0
+    precision: str = "fp32"  # TrainingConfig.precision: bf16 weights differ; "auto" is cached as what it resolves to
+
+    def __post_init__(self):
+        check_precision(self.precision)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -266,6 +272,7 @@ def pretrain_small_bert(
         lr=recipe.lr,
         warmup_steps=recipe.warmup_steps,
         seed=recipe.seed,
+        precision=recipe.precision,
         eval_every=eval_every,
         device=device,
         progress=progress,
@@ -310,6 +317,7 @@ def load_small_bert(
     Returns:
         (BertForPreTraining in eval mode on the CPU, its tokenizer).
     """
+    recipe = _resolved(recipe, device)
     folder = small_bert_path(recipe, cache_dir)
     folder.parent.mkdir(parents=True, exist_ok=True)
     with _lock(folder.with_name(f".{folder.name}.lock")):  # one process trains, the others wait
@@ -336,12 +344,21 @@ def load_small_bert_history(
     cache_dir: str | os.PathLike | None = None, recipe: SmallBertRecipe = SMALL_BERT_RECIPE
 ) -> History:
     """The training History saved with the cached small BERT (call :func:`load_small_bert` first)."""
-    path = small_bert_path(recipe, cache_dir) / HISTORY_NAME
+    path = small_bert_path(_resolved(recipe, None), cache_dir) / HISTORY_NAME
     if not path.is_file():
         raise CheckpointError(
             f"No cached small BERT history at {path}: call bertlib.pretrained.load_small_bert() first."
         )
     return History.from_dict(json.loads(path.read_text()))
+
+
+def _resolved(recipe: SmallBertRecipe, device: str | None) -> SmallBertRecipe:
+    """The recipe with "auto" precision replaced by what it means on ``device``: bf16 and fp32 weights differ."""
+    if recipe.precision != "auto":
+        return recipe
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return replace(recipe, precision=resolve_precision("auto", get_device(device)))
 
 
 def _load_cached(folder: Path, recipe: SmallBertRecipe) -> tuple[BertForPreTraining, BertTokenizer]:

@@ -34,6 +34,7 @@ from .checkpoint_lock import CheckpointLock
 from .history import History, LivePlot
 from .metrics import batch_metrics
 from .optimization import NonFiniteSteps, adamw, default_param_groups, grad_norm, warmup_linear_decay
+from .precision import MixedPrecision
 from .trainer_state import data_fingerprint, latest_checkpoint, read_checkpoint, write_checkpoint
 from .training_config import TrainingConfig
 from .utils import generator, get_device
@@ -86,6 +87,7 @@ class Trainer:
                 f"({self.world}) times grad_accum_steps ({self.config.grad_accum_steps})."
             )
         self.model = model.to(self.device)
+        self.precision = MixedPrecision(self.config.precision, self.device)  # autocast and loss scaling
         # DDP broadcasts rank 0's weights, then all-reduces (averages) gradients in backward.
         # find_unused_parameters: a head the loss does not use (NSP in MLM-only training)
         # is reduced as zero instead of leaving the reduction waiting for it.
@@ -178,18 +180,23 @@ class Trainer:
                 # Gradients are all-reduced once per update, after the last micro-batch.
                 sync = self.world == 1 or i == c.grad_accum_steps - 1
                 with contextlib.nullcontext() if sync else self._train_model.no_sync():
-                    loss = self._train_model(**_to(batch, self.device)) / c.grad_accum_steps
-                    loss.backward()
+                    with self.precision.autocast():
+                        loss = self._train_model(**_to(batch, self.device)) / c.grad_accum_steps
+                    self.precision.backward(loss)
                 value = loss.item()
                 step_loss += value
                 bad = bad or (None if math.isfinite(value) else f"loss {value}")
+            self.precision.unscale_(self.optimizer)
             norm = grad_norm(self._trained, c.max_grad_norm)
-            bad = self._agree(bad or (None if math.isfinite(norm) else f"gradient norm {norm}"))
+            # Under fp16 an inf gradient with a finite loss is an overflow: the scaler skips that update.
+            finite = math.isfinite(norm) or self.precision.scaled
+            bad = self._agree(bad or (None if finite else f"gradient norm {norm}"))
             lr = self.optimizer.param_groups[0]["lr"]
             if self._nonfinite.skip(bad, self.step + 1, lr):  # no update: weights and AdamW's moments stay
                 self.history.skipped.append({"step": self.step + 1, "lr": lr, "reason": bad})
+                self.precision.skip()
             else:
-                self.optimizer.step()
+                self.precision.step(self.optimizer)
                 running += step_loss
                 count += 1
             self.model.zero_grad(set_to_none=True)  # also parameters outside the optimizer
@@ -247,7 +254,9 @@ class Trainer:
         bs = self.config.eval_batch_size
         for i, start in enumerate(range(0, len(data), bs)):
             batch = _to(data.collate(range(start, min(start + bs, len(data))), generator(seed + i)), self.device)
-            for k, (s, n) in batch_metrics(self.model(**batch), batch).items():
+            with self.precision.autocast():
+                out = self.model(**batch)
+            for k, (s, n) in batch_metrics(out, batch).items():
                 t = totals.setdefault(k, [0.0, 0.0])
                 t[0] += s
                 t[1] += n
@@ -264,6 +273,7 @@ class Trainer:
             "model_class": type(self.model).__name__,
             "data": self._data_fingerprint(),
             "nonfinite_streak": self._nonfinite.streak,
+            "grad_scaler": self.precision.state_dict(),
         }
         root = Path(self.config.checkpoint_dir)
         with self._lock or contextlib.nullcontext():
@@ -287,6 +297,7 @@ class Trainer:
         self.step = state["step"]
         self.history = History.from_dict(state["history"])
         self._nonfinite.streak = int(state.get("nonfinite_streak", 0))
+        self.precision.load_state_dict(state.get("grad_scaler"))
         return True
 
     def _data_fingerprint(self) -> dict[str, Any] | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .precision import check_precision
+
 __all__ = ["TrainingConfig"]
 
 
@@ -28,10 +30,12 @@ class TrainingConfig:
     keep_checkpoints: int = 2  # older checkpoint-N folders are deleted
     skip_nonfinite_steps: int = 0  # consecutive NaN/inf steps skipped (no update) before stopping; 0: stop at once
     device: str | None = None  # None picks CUDA, then MPS, then CPU
+    precision: str = "fp32"  # "fp32", "bf16", "fp16" or "auto" (bertlib.precision); weights stay fp32
     progress: bool = True  # tqdm progress bar
     live_plot: bool = False  # redraw the loss curves while training (in Jupyter)
 
     def __post_init__(self):
+        check_precision(self.precision)
         for name in ("steps", "batch_size", "grad_accum_steps", "log_every", "eval_batch_size", "keep_checkpoints"):
             if getattr(self, name) < 1:
                 raise ValueError(f"TrainingConfig.{name} must be at least 1, got {getattr(self, name)}.")
