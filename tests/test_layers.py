@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "bertlib"
 # Lowest first. Every module of the package must be listed (a new one needs a place).
 LAYERS = {
     "leaf": {"constants", "version", "checkpoint", "config", "utils", "words"},
-    "data": {"tokenization", "world", "data", "tasks", "texts", "batches", "pretraining"},
+    "data": {"tokenization", "world", "data", "tasks", "texts", "batches", "pretraining", "word_masking"},
     "model": {
         "attention",
         "model",
@@ -30,6 +30,7 @@ LAYERS = {
     },
     "loop": {
         "optimization",
+        "precision",
         "training_config",
         "trainer_state",
         "history",
