@@ -171,7 +171,10 @@ class PretrainingDataset(EncodedDataset):
         return hashlib.sha256(f"{super().fingerprint()} {masking}".encode()).hexdigest()
 
     def collate(self, indices: Sequence[int], generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
-        batch = super().collate(indices, generator)
+        return self.mask(super().collate(indices, generator), generator)
+
+    def mask(self, batch: dict[str, torch.Tensor], generator: torch.Generator | None) -> dict[str, torch.Tensor]:
+        """Corrupt a padded batch for MLM (a subclass with another masking scheme overrides this)."""
         batch["input_ids"], batch["labels"] = mask_tokens(
             batch["input_ids"],
             self.tokenizer,

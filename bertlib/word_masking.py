@@ -126,8 +126,7 @@ class WholeWordPretrainingDataset(PretrainingDataset):
         for example, ids in zip(self.examples, enc["word_ids"], strict=True):
             example["word_ids"] = [NO_WORD if w is None else w for w in ids]
 
-    def collate(self, indices: Sequence[int], generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
-        batch = super(PretrainingDataset, self).collate(indices, generator)  # padded, not masked
+    def mask(self, batch: dict[str, torch.Tensor], generator: torch.Generator | None) -> dict[str, torch.Tensor]:
         words = batch.pop("word_ids")
         words[batch["attention_mask"] == 0] = NO_WORD  # padding is no word
         batch["input_ids"], batch["labels"] = mask_whole_words(
