@@ -148,10 +148,12 @@ class Trainer:
         With a ``checkpoint_dir`` the latest checkpoint there is loaded first, so a
         run that was interrupted picks up where it stopped; while it trains, the Trainer
         holds the directory's lock, and another Trainer there gets a clear error.
-        Every step seeds PyTorch's global generator from (seed, step) for its dropout, so
-        what a notebook draws after training depends on the run, not on what came before.
+        Every step seeds PyTorch's generator from (seed, step) for its dropout, inside
+        ``torch.random.fork_rng``: the caller's global random state is the same after
+        training as before it, so a notebook's next draw does not depend on the run.
         """
-        with self._lock or contextlib.nullcontext():
+        cuda = [self.device.index or 0] if self.device.type == "cuda" else []
+        with self._lock or contextlib.nullcontext(), torch.random.fork_rng(devices=cuda):
             return self._train(resume, until)
 
     def _train(self, resume: bool, until: int | None) -> History:

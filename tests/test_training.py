@@ -50,6 +50,17 @@ def test_loss_goes_down_and_history_is_recorded():
     assert history.series("mlm_accuracy", "eval")[0] == [4, 8, 12, 16, 20, 24, 28, 32, 36, 40]
 
 
+def test_training_leaves_the_callers_random_state_alone():
+    # Each step seeds the generator for its dropout; the caller's next draw must not depend on the run.
+    trainer, _ = setup(steps=3)
+    torch.manual_seed(123)
+    expected = torch.rand(4)
+    torch.manual_seed(123)
+    trainer.train()
+    assert trainer.step == 3
+    assert torch.equal(torch.rand(4), expected)
+
+
 def test_same_seed_same_numbers():
     a, _ = setup()
     b, _ = setup()
