@@ -159,6 +159,26 @@ def test_manifest_names_each_model_and_its_files(live_site, site_dir):
         assert len(m["recipe_hash"]) >= 8
 
 
+def test_live_pages_start_from_the_head_and_preload_files_that_exist(site_dir, live_site):
+    """The boot script is async at the top of <head>; every file it preloads is on the site."""
+    import re
+
+    pages = [p for p in sorted((site_dir / "lessons").glob("*.html")) if "tag_live-" in p.read_text()]
+    assert len(pages) >= 5, pages
+    for page in pages:
+        head, body = page.read_text().split("</head>", 1)
+        boot = re.findall(r"<script async src=\"[^\"]*bertlive-boot\.js\" data-explorers=\"([^\"]*)\"", head)
+        assert len(boot) == 1, f"{page.name}: {boot}"
+        assert set(boot[0].split()) == set(re.findall(r"\btag_(live-[\w-]+)", body)), page.name
+        ours = re.findall(
+            r'<link rel="(?:module)?preload"[^>]*href="([^"]*_static/(?:live|bertlive|vendor)/[^"]*)"', head
+        )
+        assert ours, page.name
+        for href in ours:
+            assert (page.parent / href).resolve().is_file(), f"{page.name} preloads {href}, which is not on the site"
+    assert "bertlive-boot" not in body
+
+
 # --- parity with PyTorch and with Python's tokenizers, on chapter 6's page ----------
 
 
