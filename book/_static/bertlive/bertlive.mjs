@@ -732,7 +732,7 @@ export function warm(explorers) {
   if (explorers.some((e) => NEEDS_SMALL.has(e))) quiet(session(SMALL));
   if (explorers.some((e) => e !== "live-tokenizer" && e !== "live-attention-minilm")) quiet(tokenizer(SMALL));
   if (explorers.includes("live-tokenizer"))
-    quiet(manifest().then((m) => tokenizer((m.tokenizers || m.models)[0].name)));
+    quiet(manifest().then((m) => tokenizer([...(m.tokenizers || []), ...m.models][0].name))); // its first option
 }
 
 export async function start(cells) {
