@@ -4,6 +4,7 @@ Usage (from the repository root, after ``make book``)::
 
     .venv/bin/python -m benchmarks.live               # measure, print, write live_results.{json,md}
     .venv/bin/python -m benchmarks.live --no-write    # measure and print only
+    .venv/bin/python -m benchmarks.live --rewrite     # rewrite the .md from the .json (no measuring)
 
 Serves ``_build/html`` on 127.0.0.1 and opens the pages with explorers in headless
 Chromium (the system's, as the site tests do), with every request outside 127.0.0.1
@@ -11,7 +12,10 @@ aborted. For each page, in a fresh browser context (an empty cache, as a first v
 
 * **first answer**: milliseconds from the start of navigation until the explorer
   shows its first answer (bertlive.mjs stamps ``data-ready-ms`` with
-  ``performance.now()``, which counts from the navigation's start);
+  ``performance.now()``, which counts from the navigation's start), the median of
+  ``--repeat`` first visits, each broken down into steps: the browser's navigation
+  timing, the ``bertlive:<step>`` performance marks of bertlive-boot.js and
+  bertlive.mjs, and when each download ended (resource timing);
 * **per keystroke**: a sentence typed one key at a time into the explorer; for each
   key, the time from the ``input`` event until the new answer is in the page
   (bertlive.mjs stamps ``data-ms``), median and worst;
@@ -109,8 +113,9 @@ _TIMELINE = r"""() => {
 # The steps of the breakdown table: (key in the timeline, what it means).
 STEPS = [
     ("html", "HTML received"),
-    ("dom_content_loaded", "DOMContentLoaded"),
     ("boot", "boot script runs"),
+    ("dom_interactive", "page parsed (interactive)"),
+    ("dom_content_loaded", "DOMContentLoaded"),
     ("module", "bertlive.mjs evaluated"),
     ("manifest", "manifest read"),
     ("runtime", "onnxruntime-web imported"),
@@ -131,6 +136,15 @@ def _step(timeline: dict[str, float], key: str, tag: str) -> float | None:
     if key == "ready":
         return timeline.get(f"ready:{tag}")
     return timeline.get(key)
+
+
+def breakdown(timelines: list[dict[str, float]], tag: str) -> dict[str, float]:
+    """The median time of each step over the first visits (steps a visit lacks are left out)."""
+    return {
+        key: round(statistics.median(xs), 1)
+        for key, _ in STEPS
+        if (xs := [x for t in timelines if (x := _step(t, key, tag)) is not None])
+    }
 
 
 def _first_answer(browser, url: str, tag: str) -> dict[str, Any]:
@@ -241,12 +255,8 @@ def measure(site: Path = SITE, repeat: int = 5) -> dict[str, Any]:
                 page = _measure_page(browser, base + path, tag)
                 page["first_answer_runs_ms"] = [round(v["first_answer_ms"], 1) for v in visits]
                 page["first_answer_ms"] = round(statistics.median(page["first_answer_runs_ms"]), 1)
-                page["breakdown_ms"] = {
-                    key: round(statistics.median(xs), 1)
-                    for key, _ in STEPS
-                    if (xs := [x for v in visits if (x := _step(v["timeline"], key, tag)) is not None])
-                }
                 page["timelines"] = [v["timeline"] for v in visits]
+                page["breakdown_ms"] = breakdown(page["timelines"], tag)
                 results["pages"][tag] = {"page": path, "title": title, **page}
                 results["pages"][tag]["wall_s"] = round(time.perf_counter() - start, 1)
             if (site / "lessons" / "10_transfer_real_bert.html").is_file():
@@ -329,7 +339,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--site", type=Path, default=SITE)
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--repeat", type=int, default=5, help="first visits per page (the median is reported)")
+    parser.add_argument(
+        "--rewrite", action="store_true", help="measure nothing: rewrite live_results.md from live_results.json"
+    )
     args = parser.parse_args(argv)
+    if args.rewrite:
+        r = json.loads((ROOT / "benchmarks" / "live_results.json").read_text())
+        for tag, page in r["pages"].items():
+            page["breakdown_ms"] = breakdown(page["timelines"], tag)
+        (ROOT / "benchmarks" / "live_results.json").write_text(json.dumps(r, indent=1) + "\n")
+        (ROOT / "benchmarks" / "live_results.md").write_text(markdown(r))
+        print(markdown(r))
+        return 0
     r = measure(args.site, args.repeat)
     text = markdown(r)
     print(text)
