@@ -418,12 +418,10 @@ async function tokenizerExplorer(root) {
   const size = (n) => n.toLocaleString("en-US");
   // The lesson's own WordPiece first (its widget calls it "ours"), then the models' vocabularies.
   const options = [
-    ...(m.tokenizers || []).map((t) => [t.name, `ours: this chapter's WordPiece (${size(t.vocab_size)} pieces)`]),
+    ...(m.tokenizers || []).map((t) => [t.name, `ours, this chapter's (${size(t.vocab_size)} pieces)`]),
     ...m.models.map((x) => [
       x.name,
-      x.name === SMALL
-        ? `the small BERT's WordPiece (chapter 8, ${size(x.vocab_size)} pieces)`
-        : `real BERT's (${x.name}, ${size(x.vocab_size)} pieces)`,
+      x.name === SMALL ? `small BERT's, ch. 8 (${size(x.vocab_size)} pieces)` : `real BERT's (${size(x.vocab_size)} pieces)`,
     ]),
   ];
   const a = textbox("sentence A", "seoyeon reads books to the children.");
