@@ -4,6 +4,7 @@ Usage (from the repository root, after ``make book``)::
 
     .venv/bin/python -m benchmarks.live               # measure, print, write live_results.{json,md}
     .venv/bin/python -m benchmarks.live --no-write    # measure and print only
+    .venv/bin/python -m benchmarks.live --rewrite     # rewrite the .md from the .json (no measuring)
 
 Serves ``_build/html`` on 127.0.0.1 and opens the pages with explorers in headless
 Chromium (the system's, as the site tests do), with every request outside 127.0.0.1
@@ -11,7 +12,10 @@ aborted. For each page, in a fresh browser context (an empty cache, as a first v
 
 * **first answer**: milliseconds from the start of navigation until the explorer
   shows its first answer (bertlive.mjs stamps ``data-ready-ms`` with
-  ``performance.now()``, which counts from the navigation's start);
+  ``performance.now()``, which counts from the navigation's start), the median of
+  ``--repeat`` first visits, each broken down into steps: the browser's navigation
+  timing, the ``bertlive:<step>`` performance marks of bertlive-boot.js and
+  bertlive.mjs, and when each download ended (resource timing);
 * **per keystroke**: a sentence typed one key at a time into the explorer; for each
   key, the time from the ``input`` event until the new answer is in the page
   (bertlive.mjs stamps ``data-ms``), median and worst;
@@ -85,6 +89,79 @@ def _sizes(static: Path) -> dict[str, Any]:
     return {"models": models, "runtime": runtime}
 
 
+# When each step of the start-up ended, in ms since the navigation started: the browser's own
+# navigation timing, then the performance marks that bertlive-boot.js and bertlive.mjs set
+# (bertlive:<step>), then the downloads (resource timing: when each response ended).
+_TIMELINE = r"""() => {
+  const nav = performance.getEntriesByType("navigation")[0];
+  const out = {
+    html: nav.responseEnd,
+    dom_interactive: nav.domInteractive,
+    dom_content_loaded: nav.domContentLoadedEventEnd || null,
+    load: nav.loadEventEnd || null,
+  };
+  for (const m of performance.getEntriesByType("mark"))
+    if (m.name.startsWith("bertlive:")) out[m.name.slice(9)] = m.startTime;
+  for (const r of performance.getEntriesByType("resource")) {
+    const name = r.name.split("?")[0].split("/").slice(-2).join("/");
+    if (/\.(wasm|onnx|mjs)$|tokenizer\.json$|manifest\.json$|bertlive-boot\.js$/.test(name))
+      out["fetched:" + name] = r.responseEnd;
+  }
+  return out;
+}"""
+
+# The steps of the breakdown table: (key in the timeline, what it means).
+STEPS = [
+    ("html", "HTML received"),
+    ("boot", "boot script runs"),
+    ("dom_interactive", "page parsed (interactive)"),
+    ("dom_content_loaded", "DOMContentLoaded"),
+    ("module", "bertlive.mjs evaluated"),
+    ("manifest", "manifest read"),
+    ("runtime", "onnxruntime-web imported"),
+    ("fetched:onnxruntime-web/ort-wasm-simd-threaded.wasm", "WebAssembly downloaded"),
+    ("model", "model downloaded"),
+    ("session", "session created (wasm compiled and instantiated)"),
+    ("tokenizer", "tokenizer ready"),
+    ("ready", "first answer"),
+]
+
+
+def _step(timeline: dict[str, float], key: str, tag: str) -> float | None:
+    """A step's time; the model steps are the small BERT's, the tokenizer the one the explorer uses first."""
+    if key in ("model", "session"):
+        return timeline.get(f"{key}:small-bert")
+    if key == "tokenizer":
+        return min((v for k, v in timeline.items() if k.startswith("tokenizer:")), default=None)
+    if key == "ready":
+        return timeline.get(f"ready:{tag}")
+    return timeline.get(key)
+
+
+def breakdown(timelines: list[dict[str, float]], tag: str) -> dict[str, float]:
+    """The median time of each step over the first visits (steps a visit lacks are left out)."""
+    return {
+        key: round(statistics.median(xs), 1)
+        for key, _ in STEPS
+        if (xs := [x for t in timelines if (x := _step(t, key, tag)) is not None])
+    }
+
+
+def _first_answer(browser, url: str, tag: str) -> dict[str, Any]:
+    """One first visit (a fresh context: empty cache): the first answer and the start-up's timeline."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.route("**/*", lambda r: r.continue_() if urlsplit(r.request.url).hostname == "127.0.0.1" else r.abort())
+    page.goto(url, wait_until="commit")
+    selector = f'section.bertlive[data-explorer="{tag}"]'
+    page.wait_for_selector(f'{selector}[data-ready="true"]', timeout=60_000)
+    first = float(page.get_attribute(selector, "data-ready-ms"))
+    page.wait_for_load_state("load")
+    timeline = page.evaluate(_TIMELINE)
+    context.close()
+    return {"first_answer_ms": first, "timeline": {k: round(v, 1) for k, v in timeline.items() if v is not None}}
+
+
 def _measure_page(browser, url: str, tag: str) -> dict[str, Any]:
     external: list[str] = []
     errors: list[str] = []
@@ -151,7 +228,7 @@ def _measure_optin(browser, url: str, tag: str = "live-attention-minilm") -> dic
     }
 
 
-def measure(site: Path = SITE) -> dict[str, Any]:
+def measure(site: Path = SITE, repeat: int = 5) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     if not (site / "_static" / "live" / "manifest.json").is_file():
@@ -165,6 +242,7 @@ def measure(site: Path = SITE) -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "load_start": os.getloadavg()[0],
         "typed": TYPED,
+        "repeat": repeat,
         "pages": {},
     }
     try:
@@ -173,7 +251,13 @@ def measure(site: Path = SITE) -> dict[str, Any]:
             results["chromium"] = browser.version
             for path, tag, title in PAGES:
                 start = time.perf_counter()
-                results["pages"][tag] = {"page": path, "title": title, **_measure_page(browser, base + path, tag)}
+                visits = [_first_answer(browser, base + path, tag) for _ in range(repeat)]
+                page = _measure_page(browser, base + path, tag)
+                page["first_answer_runs_ms"] = [round(v["first_answer_ms"], 1) for v in visits]
+                page["first_answer_ms"] = round(statistics.median(page["first_answer_runs_ms"]), 1)
+                page["timelines"] = [v["timeline"] for v in visits]
+                page["breakdown_ms"] = breakdown(page["timelines"], tag)
+                results["pages"][tag] = {"page": path, "title": title, **page}
                 results["pages"][tag]["wall_s"] = round(time.perf_counter() - start, 1)
             if (site / "lessons" / "10_transfer_real_bert.html").is_file():
                 results["minilm"] = _measure_optin(browser, base + "lessons/10_transfer_real_bert.html")
@@ -205,7 +289,8 @@ def markdown(r: dict[str, Any]) -> str:
     lines += [
         "",
         f"Chromium {r['chromium']}, {r['cpus']} CPUs, load average {r['load_start']:.1f} at the start; "
-        f"{r['date']}; {len(r['typed'])} keystrokes typed per explorer.",
+        f"{r['date']}; first answer: the median of {r['repeat']} first visits (empty cache) per page; "
+        f"{len(r['typed'])} keystrokes typed per explorer.",
         *(
             [
                 "",
@@ -217,6 +302,22 @@ def markdown(r: dict[str, Any]) -> str:
             else []
         ),
         "<!-- end: live-latency -->",
+        "",
+        "<!-- begin: live-startup -->",
+        "| step (ms after the navigation started, median) | "
+        + " | ".join(p["title"] for p in r["pages"].values())
+        + " |",
+        "| --- |" + " ---: |" * len(r["pages"]),
+        *(
+            f"| {label} | "
+            + " | ".join(
+                f"{p['breakdown_ms'][key]:.0f}" if key in p["breakdown_ms"] else "" for p in r["pages"].values()
+            )
+            + " |"
+            for key, label in STEPS
+            if any(key in p["breakdown_ms"] for p in r["pages"].values())
+        ),
+        "<!-- end: live-startup -->",
         "",
         "<!-- begin: live-sizes -->",
         "| file | size (MB) | gzip (MB) | largest difference from PyTorch |",
@@ -237,8 +338,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--site", type=Path, default=SITE)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--repeat", type=int, default=5, help="first visits per page (the median is reported)")
+    parser.add_argument(
+        "--rewrite", action="store_true", help="measure nothing: rewrite live_results.md from live_results.json"
+    )
     args = parser.parse_args(argv)
-    r = measure(args.site)
+    if args.rewrite:
+        r = json.loads((ROOT / "benchmarks" / "live_results.json").read_text())
+        for tag, page in r["pages"].items():
+            page["breakdown_ms"] = breakdown(page["timelines"], tag)
+        (ROOT / "benchmarks" / "live_results.json").write_text(json.dumps(r, indent=1) + "\n")
+        (ROOT / "benchmarks" / "live_results.md").write_text(markdown(r))
+        print(markdown(r))
+        return 0
+    r = measure(args.site, args.repeat)
     text = markdown(r)
     print(text)
     for tag, p in r["pages"].items():

@@ -26,6 +26,10 @@ __all__ = [
 ]
 
 # A cell that reads as a number (12, -0.5, 3.1%, 1,024, 1e-4, "72.2% (70% to 75%)") is aligned right.
+# The book's text column is 688 CSS px; figures are drawn at 110 dpi (bertlib.utils.setup_plots), so a
+# figure at most 6.25 in wide is shown at its own size and its 9 pt text stays 9 pt.
+COLUMN_INCHES = 688 / 110
+
 _NUMERIC = re.compile(r"^[-+\u2212]?[\d.,]+(e[-+]?\d+)?\s*%?(\s*\(.*\))?$", re.I)
 
 
@@ -200,13 +204,20 @@ def attention_grid(
     example: int = 0,
     attention_mask: torch.Tensor | None = None,
     layers: Sequence[int] | None = None,
-    cell: float = 1.9,
+    cell: float | None = None,
     title: str | None = None,
 ):
-    """A layers x heads grid of small attention maps: the static twin of bertviz's model view."""
+    """A layers x heads grid of small attention maps: the static twin of bertviz's model view.
+
+    ``cell`` is the side of one map in inches. By default it is chosen so that the grid fits the
+    book's column (at most 1.9 in), so the figure is shown unscaled and its 9 pt labels stay 9 pt;
+    a large grid (many heads) can pass a larger ``cell`` and is then offered at full size.
+    """
     atts, tokens = trim_padding(attentions, tokens, example, attention_mask)
     layers = list(range(len(atts))) if layers is None else list(layers)
     heads = atts[0].shape[1]
+    if cell is None:  # the row label ("layer 0") and the margins take about half an inch
+        cell = min(1.9, (COLUMN_INCHES - 0.4) / heads)
     fig, axes = plt.subplots(len(layers), heads, figsize=(cell * heads, cell * len(layers)), squeeze=False)
     for r, layer in enumerate(layers):
         for h in range(heads):
@@ -218,8 +229,8 @@ def attention_grid(
                 ax.set_title(f"head {h}", fontsize=9)
             if h == 0:
                 ax.set_ylabel(f"layer {layer}", fontsize=9)
-    if len(tokens) <= 16:  # label the first cell so the reader can orient every map
-        axes[0, 0].set_yticks(range(len(tokens)), tokens, fontsize=6)
+    if len(tokens) * 9 * 1.2 / 72 <= cell:  # label the first cell (9 pt) so the reader can orient every map
+        axes[0, 0].set_yticks(range(len(tokens)), tokens, fontsize=9)
     fig.suptitle(title or "Attention of every head (rows: queries, columns: keys)", fontsize=10)
     fig.tight_layout()
     return fig

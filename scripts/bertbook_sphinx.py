@@ -22,7 +22,10 @@ _config.yml registers it (`sphinx: local_extensions`). It does five things:
   `live-fillmask`, `live-attention`, `live-attention-minilm`) loads
   `_static/bertlive/bertlive-boot.js`, which draws that explorer in the cell, running
   the book's models in the browser (see book/_static/bertlive/), and hides the saved
-  widget output it replaces; that output stays as the fallback.
+  widget output it replaces; that output stays as the fallback. The script sits at the
+  top of <head> (async), with preload links for what the page's explorers need (the
+  runtime, the small BERT, the tokenizer), so that the downloads and the WebAssembly
+  start while the page is still being parsed.
 """
 
 from __future__ import annotations
@@ -77,8 +80,44 @@ def unique_scripts(scripts: list) -> list:
 
 
 HIDDEN_CELL_SUMMARY = '<summary aria-label="Toggle hidden content">'
-LIVE_CELL = re.compile(r'class="[^"]*\btag_live-')
+LIVE_CELL = re.compile(r'class="[^"]*\btag_(live-[\w-]+)')
 LIVE_BOOT = "_static/bertlive/bertlive-boot.js"
+# What each explorer needs first, fetched from the top of <head> while the page is still being
+# parsed (preload and modulepreload links): the files keep their names from build to build
+# (scripts/export_live.py writes live/<model>/model.onnx and live/<name>/tokenizer.json).
+LIVE_MODULES = ["_static/bertlive/bertlive.mjs", "_static/vendor/tokenizers/tokenizers.min.mjs"]
+LIVE_RUNTIME = [
+    ("modulepreload", "_static/vendor/onnxruntime-web/ort.wasm.min.mjs"),
+    ("modulepreload", "_static/vendor/onnxruntime-web/ort-wasm-simd-threaded.mjs"),
+    ("fetch", "_static/vendor/onnxruntime-web/ort-wasm-simd-threaded.wasm"),
+    ("fetch", "_static/live/small-bert/model.onnx"),
+]
+LIVE_TOKENIZER = {  # the tokenizer each explorer shows first
+    "live-tokenizer": "_static/live/wordpiece-800/tokenizer.json",
+    "live-masking": "_static/live/small-bert/tokenizer.json",
+    "live-fillmask": "_static/live/small-bert/tokenizer.json",
+    "live-attention": "_static/live/small-bert/tokenizer.json",
+}
+LIVE_NEEDS_SMALL_BERT = {"live-fillmask", "live-attention"}
+
+
+def live_head(explorers: list[str], pathto) -> str:
+    """The <head> tags of a page with live explorers: the boot script (async), then preloads."""
+    links = [("fetch", "_static/live/manifest.json")]
+    links += [("modulepreload", m) for m in LIVE_MODULES]
+    links += [("fetch", LIVE_TOKENIZER[e]) for e in explorers if e in LIVE_TOKENIZER]
+    if LIVE_NEEDS_SMALL_BERT & set(explorers):
+        links += LIVE_RUNTIME
+    tags = [
+        f'<script async src="{pathto(LIVE_BOOT, 1)}" data-explorers="{" ".join(explorers)}"></script>',
+    ]
+    for kind, path in dict.fromkeys(links):
+        href = pathto(path, 1)
+        if kind == "modulepreload":
+            tags.append(f'<link rel="modulepreload" href="{href}" />')
+        else:
+            tags.append(f'<link rel="preload" as="fetch" crossorigin="anonymous" href="{href}" />')
+    return "\n" + "\n".join(tags) + "\n"
 
 
 def tidy_page(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
@@ -86,9 +125,9 @@ def tidy_page(app: Sphinx, pagename: str, templatename: str, context: dict, doct
         context["script_files"] = unique_scripts(list(context["script_files"]))
     if HIDDEN_CELL_SUMMARY in context.get("body", ""):
         context["body"] = context["body"].replace(HIDDEN_CELL_SUMMARY, "<summary>")
-    if LIVE_CELL.search(context.get("body", "")) and "pathto" in context:
-        src = context["pathto"](LIVE_BOOT, 1)
-        context["body"] += f'\n<script async src="{src}"></script>\n'
+    explorers = list(dict.fromkeys(LIVE_CELL.findall(context.get("body", ""))))
+    if explorers and "pathto" in context:
+        context["metatags"] = context.get("metatags", "") + live_head(explorers, context["pathto"])
 
 
 def _visit_citation(self, node: nodes.citation) -> None:

@@ -9,7 +9,8 @@ have been executed, so the small BERT of chapter 8 is in the cache):
 writes `_build/html/_static/live/`: for the small BERT and all-MiniLM-L6-v2, one
 `model.onnx` (weights inside), its `tokenizer.json` and `config.json`, and a
 `manifest.json` naming each model, its size and the recipe hash of its checkpoint
-(bertlib.onnx_export). Every export is checked against PyTorch with onnxruntime on
+(bertlib.onnx_export); and chapter 2's own WordPiece tokenizer (800 pieces, no model),
+listed under the manifest's "tokenizers". Every export is checked against PyTorch with onnxruntime on
 probe sentences; a difference above 1e-4 fails this script, and so the build.
 Nothing here is committed: the files are generated at build time.
 
@@ -30,6 +31,32 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bertlib.onnx_export import ExportMismatch, export_live_models  # noqa: E402
 
+# Chapter 2's own WordPiece: the tokenizer lesson 2 trains and its explorer offers as "ours".
+# The same recipe as the lesson's cells (the town corpus, 2000 documents, seed 0, 10% held out,
+# VOCAB_SIZE = 800); tests/test_site_live.py checks that the lesson still says so.
+LESSON2_TOKENIZER = {"name": "wordpiece-800", "n_documents": 2000, "seed": 0, "held_out": 0.1, "vocab_size": 800}
+
+
+def export_lesson2_tokenizer(out: Path) -> dict:
+    """Write lesson 2's WordPiece tokenizer (no model) into ``out``; returns its manifest entry."""
+    from bertlib.data import load_corpus
+    from bertlib.onnx_export import MAX_LENGTH
+    from bertlib.tokenization import train_tokenizer
+
+    r = LESSON2_TOKENIZER
+    corpus = load_corpus("town", n_documents=r["n_documents"], seed=r["seed"])
+    train, _ = corpus.split(r["held_out"], seed=r["seed"])
+    tokenizer = train_tokenizer(train.texts(), vocab_size=r["vocab_size"])
+    (out / r["name"]).mkdir(parents=True, exist_ok=True)
+    tokenizer.save(out / r["name"] / "tokenizer.json")
+    return {
+        "name": r["name"],
+        "tokenizer": f"{r['name']}/tokenizer.json",
+        "vocab_size": tokenizer.vocab_size,
+        "max_length": MAX_LENGTH,
+        "recipe": {k: v for k, v in r.items() if k != "name"},
+    }
+
 
 def export(site: Path, minilm: bool = True) -> dict:
     """Export into ``site/_static/live`` (replacing it); returns the manifest."""
@@ -40,6 +67,8 @@ def export(site: Path, minilm: bool = True) -> dict:
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         manifest = export_live_models(tmp, minilm=minilm)
+        manifest["tokenizers"] = [export_lesson2_tokenizer(tmp)]  # tokenizers without a model
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     except ExportMismatch as err:
         shutil.rmtree(tmp, ignore_errors=True)
         raise SystemExit(f"export_live: {err}") from None

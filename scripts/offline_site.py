@@ -13,7 +13,9 @@ So we rewrite those references to page-relative paths into
 
 bertviz also writes its two menus as "Layer: <select>" and "Attention:
 <select>", with no label a screen reader can use: each such <select> gets
-its visible label as its aria-label.
+its visible label as its aria-label. The theme's primary sidebar (the book's
+title, the search button, the menu) becomes a navigation landmark, so that
+no content sits outside a landmark.
 
 The themes ship source maps (`*.map`, about 3.5 MB) that no reader needs:
 we delete them, and the `sourceMappingURL` comments that point at them, so
@@ -70,6 +72,15 @@ def rewrite_page(html: str, static_prefix: str) -> tuple[str, int]:
     return html, count
 
 
+PRIMARY_SIDEBAR = re.compile(r'(<div id="pst-primary-sidebar" class="bd-sidebar-primary bd-sidebar[^"]*")>')
+
+
+def sidebar_landmark(html: str) -> tuple[str, int]:
+    """Make the primary sidebar a navigation landmark, so the book's title and the search button
+    above its "Main" menu sit in a landmark too (axe's `region` rule)."""
+    return PRIMARY_SIDEBAR.subn(r'\1 role="navigation" aria-label="Book">', html)
+
+
 def name_selects(html: str) -> tuple[str, int]:
     """Give each unnamed <select> that follows "Label:" that label as its aria-label."""
     return UNNAMED_SELECT.subn(lambda m: f'{m.group(1)}:{m.group(2)}<select aria-label="{m.group(1)}"', html)
@@ -119,7 +130,8 @@ def main(site: Path) -> int:
         prefix = os.path.relpath(site / "_static", page.parent).replace(os.sep, "/") + "/"
         new, n = rewrite_page(html, prefix)
         new, m = name_selects(new)
-        if n or m:
+        new, k = sidebar_landmark(new)
+        if n or m or k:
             page.write_text(new, encoding="utf-8")
             rewritten += n
             named += m

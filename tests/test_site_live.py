@@ -9,14 +9,19 @@ Chromium, with every request outside 127.0.0.1 aborted and recorded:
   weights within 1e-3), and its tokenizer against Python's `tokenizers` on English,
   Korean, empty, over-long and unknown-character inputs, for both vocabularies;
 - the masking explorer's statistics match bertlib.mask_tokens over many draws;
-- a reader's path: typing, dragging and clicking change what each explorer shows,
-  with no JavaScript error and no request leaving 127.0.0.1;
+- a reader's path: typing, dragging and clicking change what each explorer shows
+  (chapters 2, 4, 6 and 8), with no JavaScript error and no request leaving 127.0.0.1;
+- chapter 2 offers the lesson's own WordPiece (800 pieces), exported with its recipe;
+- chapter 10's MiniLM is opt-in: no byte of it before the click, the button names its
+  size, the download shows progress, and its attentions (6 layers x 12 heads) match
+  PyTorch within 1e-3 (about half a minute of this module: 84 MB over 127.0.0.1, and
+  the WebAssembly session);
 - bad input: over-long text gets a note, empty text a hint, a model that does not
   load the saved output and a message; a page opened from disk says `make serve`;
 - the page running the small BERT stays under 150 MB of JS heap.
 Screenshots of two explorers after typing (chapter 6's fill-in-the-blank, chapter 4's
 attention) land in test-artifacts/screenshots/live-*.png. One browser context per page,
-six page loads: this module takes well under a minute.
+nine page loads.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 SMALL = "small-bert"
 MINILM = "all-MiniLM-L6-v2"
+LESSON2 = "wordpiece-800"  # chapter 2's own WordPiece, exported without a model
 TOL = 1e-3
 NEAR_TIE = 1e-3  # two candidates closer than this may swap places in the top 5
 HEAP_LIMIT = 150e6
@@ -65,6 +71,7 @@ class Page:
     def __init__(self, browser, url: str, block: str | None = None):
         self.external: list[str] = []
         self.errors: list[str] = []
+        self.requests: list[str] = []
         self.context = browser.new_context(viewport={"width": 1280, "height": 900})
         self.page = self.context.new_page()
 
@@ -79,6 +86,7 @@ class Page:
                 r.continue_()
 
         self.page.route("**/*", route)
+        self.page.on("request", lambda r: self.requests.append(r.url))
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.goto(url, wait_until="load")
@@ -151,6 +159,26 @@ def test_manifest_names_each_model_and_its_files(live_site, site_dir):
         assert len(m["recipe_hash"]) >= 8
 
 
+def test_live_pages_start_from_the_head_and_preload_files_that_exist(site_dir, live_site):
+    """The boot script is async at the top of <head>; every file it preloads is on the site."""
+    import re
+
+    pages = [p for p in sorted((site_dir / "lessons").glob("*.html")) if "tag_live-" in p.read_text()]
+    assert len(pages) >= 5, pages
+    for page in pages:
+        head, body = page.read_text().split("</head>", 1)
+        boot = re.findall(r"<script async src=\"[^\"]*bertlive-boot\.js\" data-explorers=\"([^\"]*)\"", head)
+        assert len(boot) == 1, f"{page.name}: {boot}"
+        assert set(boot[0].split()) == set(re.findall(r"\btag_(live-[\w-]+)", body)), page.name
+        ours = re.findall(
+            r'<link rel="(?:module)?preload"[^>]*href="([^"]*_static/(?:live|bertlive|vendor)/[^"]*)"', head
+        )
+        assert ours, page.name
+        for href in ours:
+            assert (page.parent / href).resolve().is_file(), f"{page.name} preloads {href}, which is not on the site"
+    assert "bertlive-boot" not in body
+
+
 # --- parity with PyTorch and with Python's tokenizers, on chapter 6's page ----------
 
 
@@ -196,11 +224,11 @@ def test_fill_mask_and_attentions_match_pytorch(ch6, small_bert, record_property
     assert worst["probability"] < TOL and worst["attention"] < TOL, worst
 
 
-@pytest.mark.parametrize("model", [SMALL, MINILM])
+@pytest.mark.parametrize("model", [SMALL, MINILM, LESSON2])
 def test_tokenizer_matches_python_tokenizers(ch6, site_dir, live_site, model):
     from tokenizers import Tokenizer
 
-    entry = next(m for m in live_site["models"] if m["name"] == model)
+    entry = next(m for m in live_site["models"] + live_site["tokenizers"] if m["name"] == model)
     tok = Tokenizer.from_file(str(site_dir / "_static" / "live" / entry["tokenizer"]))
     tok.enable_truncation(entry["max_length"], strategy="longest_first")
     tok.no_padding()
@@ -321,7 +349,11 @@ def test_js_heap_with_the_small_bert(ch6, record_property):
 
 @pytest.mark.parametrize(
     "chapter_page, tag",
-    [("lessons/02_tokenization.html", "live-tokenizer"), ("lessons/04_self_attention.html", "live-attention")],
+    [
+        ("lessons/02_tokenization.html", "live-tokenizer"),
+        ("lessons/04_self_attention.html", "live-attention"),
+        ("lessons/08_pretraining.html", "live-attention"),
+    ],
 )
 def test_reader_path_on_other_chapters(browser, site_url, live_site, chapter_page, tag):
     p = Page(browser, site_url + chapter_page)
@@ -330,19 +362,24 @@ def test_reader_path_on_other_chapters(browser, site_url, live_site, chapter_pag
         assert section.get_attribute("data-ready") == "true"
         box = section.locator(".bertlive-answer")
         first = box.inner_text()
+        heatmap = "() => document.querySelector('svg.bertlive-heatmap')?.innerHTML"
+        before = p.page.evaluate(heatmap)
         typed = _answer(
             p.page,
             section,
             lambda: section.locator("input[type=text]").first.fill("oscar walks to the school every morning ."),
         )
         assert typed != first
+        if tag == "live-attention":  # the small BERT drew a new heatmap for the new sentence
+            assert before and p.page.evaluate(heatmap) != before
         dragged = _answer(p.page, section, lambda: section.locator("input[type=range]").last.fill("2"))
         assert dragged != typed
         if tag == "live-attention":
             assert section.locator("svg.bertlive-heatmap rect").count() > 0
             assert section.locator("svg.bertlive-lines line").count() > 0
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            section.screenshot(path=str(SCREENSHOTS / "live-ch04-attention.png"))
+            chapter = chapter_page.split("/")[-1][:2]
+            section.screenshot(path=str(SCREENSHOTS / f"live-ch{chapter}-attention.png"))
         else:
             assert "school" in typed and "school" not in dragged  # max_length 4 leaves room for one piece of A
         assert p.errors == [] and p.external == []
@@ -370,5 +407,83 @@ def test_page_from_disk_shows_the_fallback_and_make_serve(browser, site_dir, liv
         assert "make serve" in note
         assert p.page.locator(".tag_live-fillmask .cell_output").is_visible()
         assert p.external == []
+    finally:
+        p.close()
+
+
+def test_chapter_2_offers_its_own_wordpiece(browser, site_url, live_site):
+    """The explorer's "ours" is the tokenizer lesson 2 trains (800 pieces), not the small BERT's."""
+    import re
+    import sys
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from export_live import LESSON2_TOKENIZER
+
+    lesson = json.loads((ROOT / "lessons" / "02_tokenization.ipynb").read_text())
+    source = "\n".join("".join(c["source"]) for c in lesson["cells"] if c["cell_type"] == "code")
+    r = LESSON2_TOKENIZER
+    assert re.search(rf"^VOCAB_SIZE = {r['vocab_size']}\b", source, re.M), "lesson 2's VOCAB_SIZE changed"
+    assert f'load_corpus("town", n_documents={r["n_documents"]}, seed={r["seed"]})' in source
+    assert f"corpus.split({r['held_out']}, seed={r['seed']})" in source
+    assert "bertlib.train_tokenizer(train_corpus.texts(), vocab_size=VOCAB_SIZE)" in source
+    entry = next(t for t in live_site["tokenizers"] if t["name"] == LESSON2)
+    assert entry["vocab_size"] == r["vocab_size"]
+    p = Page(browser, site_url + "lessons/02_tokenization.html")
+    try:
+        section = p.explorer("live-tokenizer")
+        choice = section.locator("select")
+        assert choice.input_value() == LESSON2
+        assert f"({r['vocab_size']} pieces)" in choice.locator("option").first.inner_text()
+        assert p.errors == [] and p.external == []
+    finally:
+        p.close()
+
+
+def test_chapter_10_loads_minilm_only_when_asked(browser, site_url, live_site, record_property):
+    """Opt-in: no MiniLM byte before the click; the button names the size; progress, then MiniLM's attentions."""
+    import time
+
+    from bertlib.pretrained import load_minilm
+
+    entry = next(m for m in live_site["models"] if m["name"] == MINILM)
+    p = Page(browser, site_url + "lessons/10_transfer_real_bert.html")
+    try:
+        section = p.page.locator('section.bertlive[data-explorer="live-attention-minilm"]')
+        button = section.locator("button.bertlive-load")
+        button.wait_for(timeout=30_000)
+        p.page.wait_for_timeout(500)  # anything the page would fetch on its own has started by now
+        assert not [u for u in p.requests if f"/{MINILM}/" in u], "MiniLM was fetched before the reader asked"
+        assert f"{entry['bytes'] / 1e6:.0f} MB" in button.inner_text()
+        assert section.get_attribute("data-ready") is None
+        p.page.evaluate(
+            """b => { window.__progress = [];
+                new MutationObserver(() => window.__progress.push(b.textContent))
+                    .observe(b, {childList: true, characterData: true, subtree: true}); }""",
+            button.element_handle(),
+        )
+        start = time.perf_counter()
+        button.click()
+        p.explorer("live-attention-minilm", timeout=300_000)
+        seconds = time.perf_counter() - start
+        assert section.get_attribute("data-ready") == "true"
+        progress = p.page.evaluate("() => window.__progress")
+        assert any(t.startswith(f"Downloading {MINILM}: ") and "MB" in t for t in progress), progress
+        assert section.locator("svg.bertlive-heatmap rect").count() > 0
+        text = "the baker opens the shop in the morning ."
+        got = p.page.evaluate("t => bertLive.attentions('all-MiniLM-L6-v2', t)", text)
+        model, tokenizer = load_minilm()
+        enc = tokenizer.encode(text, max_length=entry["max_length"])
+        assert got["tokens"] == tokenizer.convert_ids_to_tokens(enc["input_ids"])
+        ids = torch.tensor([enc["input_ids"]])
+        with torch.no_grad():
+            out = model.eval()(ids, torch.zeros_like(ids), torch.ones_like(ids), output_attentions=True)
+        expected = torch.stack(out.attentions, 1)[0].numpy()  # L, H, T, T
+        att = np.array(got["attentions"])
+        assert att.shape == expected.shape == (6, 12, len(enc["input_ids"]), len(enc["input_ids"]))
+        diff = float(np.abs(att - expected).max())
+        record_property("minilm", {"click_to_answer_s": round(seconds, 1), "attention_diff": diff})
+        print(f"MiniLM: {seconds:.1f} s from the click to its first answer; attention within {diff:.1e} of PyTorch")
+        assert diff < TOL
+        assert p.errors == [] and p.external == []
     finally:
         p.close()

@@ -182,3 +182,14 @@ def test_one_repository_everywhere(site_dir):
 
     wrong = {where: repos for where, repos in named.items() if repos != {expected}}
     assert wrong == {}, f"_config.yml names {expected}; these name another repository: {wrong}"
+
+
+def test_primary_sidebar_is_a_navigation_landmark(site_dir):
+    """The book's title and the search button sit in a landmark (axe's `region` rule)."""
+    for page_path in site_pages():
+        html = _read(site_dir, page_path)
+        if 'http-equiv="Refresh"' in html:  # index.html only sends the reader to the first page
+            continue
+        tag = re.search(r'<div id="pst-primary-sidebar"[^>]*>', html)
+        assert tag, f"{page_path}: no primary sidebar"
+        assert 'role="navigation" aria-label="Book"' in tag.group(0), f"{page_path}: {tag.group(0)}"

@@ -74,3 +74,13 @@ def test_grid_gives_matplotlib_numpy(strict_warnings):
     fig = attention_grid(attentions, list("abcd"))
     assert len(fig.axes) == 6
     np.testing.assert_allclose(fig.axes[4].get_images()[0].get_array(), attentions[1][0, 1].numpy(), rtol=1e-6)
+
+
+def test_grid_fits_the_column_with_9pt_text(strict_warnings):
+    # The small BERT's 2 layers x 4 heads over a 20-token pair (lesson 4): drawn at 110 dpi it must be
+    # at most the 688 px column, so the page shows it unscaled and no label is under 9 pt.
+    attentions = [torch.softmax(torch.randn(1, 4, 20, 20), -1) for _ in range(2)]
+    fig = attention_grid(attentions, [f"t{i}" for i in range(20)])
+    assert fig.get_size_inches()[0] * 110 <= 688
+    sizes = [t.get_fontsize() for t in fig.findobj(lambda a: hasattr(a, "get_fontsize") and a.get_text())]
+    assert sizes and min(sizes) >= 9

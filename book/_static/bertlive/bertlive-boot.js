@@ -1,23 +1,41 @@
 /* The live book: start the explorers of a lesson page, or say why they cannot start.
  *
- * scripts/bertbook_sphinx.py adds this classic script, `async` (it need not wait for the
- * page's deferred scripts, such as the 3.6 MB widget manager), at the end of every page
- * with a cell tagged `live-*`. It loads bertlive.css, then the explorers (bertlive.mjs, an ES
- * module that runs the book's models with onnxruntime-web). Until they are drawn, and
- * whenever they cannot be (a page opened from disk, no WebAssembly, a model that fails
- * to load), the output saved at build time stays in place with a message saying why.
+ * scripts/bertbook_sphinx.py puts this classic script, `async`, at the top of <head> on every
+ * page with a cell tagged `live-*`, naming the page's explorers in `data-explorers`, next to
+ * preload links for what they need. It starts at once, while the page is still being parsed:
+ * it loads bertlive.css and the explorers (bertlive.mjs, an ES module that runs the book's
+ * models with onnxruntime-web) and lets them fetch the model, the runtime and the tokenizer
+ * and start the WebAssembly (warm). Once the page is parsed (readyState "interactive", before
+ * the deferred scripts such as the 3.6 MB widget manager run), it draws the explorers in their
+ * cells (start). Until they are drawn, and whenever they cannot be (a page opened from disk,
+ * no WebAssembly, a model that fails to load), the output saved at build time stays in place
+ * with a message saying why.
  */
 (function () {
   "use strict";
+  // Performance marks (bertlive:*) time the start-up; benchmarks/live.py reads them.
+  var mark = function (name) {
+    if (self.performance && performance.mark) performance.mark("bertlive:" + name);
+  };
+  mark("boot");
   var script = document.currentScript;
   var base = script.src.replace(/[^/]*$/, "");
-  var cells = document.querySelectorAll('.cell[class*="tag_live-"]');
-  if (!cells.length) return;
+  var explorers = (script.getAttribute("data-explorers") || "").split(/\s+/).filter(Boolean);
 
   var css = document.createElement("link");
   css.rel = "stylesheet";
   css.href = base + "bertlive.css";
   document.head.appendChild(css);
+
+  var live = null;
+  if (location.protocol !== "file:" && typeof WebAssembly === "object") {
+    live = import(base + "bertlive.mjs");
+    live
+      .then(function (m) {
+        m.warm(explorers);
+      })
+      .catch(function () {}); // start() below reports the failure in each cell
+  }
 
   function note(cell, html) {
     var box = document.createElement("p");
@@ -28,32 +46,49 @@
     cell.insertBefore(box, output || null);
   }
 
-  function fallback(html) {
-    for (var i = 0; i < cells.length; i++) note(cells[i], html);
+  var saved = " The output below was saved when the book was built; changing it needs a kernel (Jupyter or Colab).";
+
+  function draw() {
+    var cells = document.querySelectorAll('.cell[class*="tag_live-"]');
+    if (!cells.length) return;
+    var fallback = function (html) {
+      for (var i = 0; i < cells.length; i++) note(cells[i], html);
+    };
+    if (location.protocol === "file:") {
+      fallback(
+        "<strong>Live explorer off:</strong> this page was opened from disk, where the browser " +
+          "may not load the book's models. Run <code>make serve</code> in the repository and open " +
+          '<a href="http://127.0.0.1:8000/">http://127.0.0.1:8000/</a>.' +
+          saved
+      );
+      return;
+    }
+    if (!live) {
+      fallback("<strong>Live explorer off:</strong> this browser has no WebAssembly." + saved);
+      return;
+    }
+    live
+      .then(function (m) {
+        return m.start(cells);
+      })
+      .catch(function (err) {
+        fallback(
+          "<strong>Live explorer off:</strong> it could not start (" +
+            String((err && err.message) || err).replace(/[<&]/g, "") +
+            ")." +
+            saved
+        );
+      });
   }
 
-  var saved = " The output below was saved when the book was built; changing it needs a kernel (Jupyter or Colab).";
-  if (location.protocol === "file:") {
-    fallback(
-      "<strong>Live explorer off:</strong> this page was opened from disk, where the browser " +
-        "may not load the book's models. Run <code>make serve</code> in the repository and open " +
-        "<a href=\"http://127.0.0.1:8000/\">http://127.0.0.1:8000/</a>." + saved
-    );
-    return;
+  // The cells exist once the page is parsed: readyState "interactive" comes before the
+  // deferred scripts run and before DOMContentLoaded, which waits for them.
+  if (document.readyState !== "loading") draw();
+  else {
+    var once = function () {
+      document.removeEventListener("readystatechange", once);
+      draw();
+    };
+    document.addEventListener("readystatechange", once);
   }
-  if (typeof WebAssembly !== "object") {
-    fallback("<strong>Live explorer off:</strong> this browser has no WebAssembly." + saved);
-    return;
-  }
-  import(base + "bertlive.mjs")
-    .then(function (live) {
-      return live.start(cells);
-    })
-    .catch(function (err) {
-      fallback(
-        "<strong>Live explorer off:</strong> it could not start (" +
-          String((err && err.message) || err).replace(/[<&]/g, "") +
-          ")." + saved
-      );
-    });
 })();

@@ -7,10 +7,17 @@
 //
 // window.bertLive, for the tests and for curious readers (in the browser's console):
 //   bertLive.models                         the model names (the small BERT's contains "small")
+//   bertLive.tokenizers                     the models' names, then tokenizers without a model
+//                                           (chapter 2's own WordPiece): tokenize() takes either
 //   await bertLive.tokenize(model, text, textPair?)  {tokens, input_ids, token_type_ids, attention_mask}
 //   await bertLive.fillMask(model, text, k)           [{token, score}] for the first [MASK]
 //   await bertLive.attentions(model, text)            {tokens, attentions}: layers x heads x T x T
 //   bertLive.maskTokens(ids, {p, seed, ...})          BERT's masking (bertlib.mask_tokens' rule)
+
+// Start-up is timed with performance marks named bertlive:<step> (benchmarks/live.py reads them):
+// boot, module, manifest, runtime, model:<name>, session:<name>, tokenizer:<name>, ready:<explorer>.
+const mark = (name) => performance.mark(`bertlive:${name}`);
+mark("module");
 
 const HERE = new URL(".", import.meta.url);
 const LIVE = new URL("../live/", HERE);
@@ -24,7 +31,7 @@ function manifest() {
   if (!manifestPromise) {
     manifestPromise = fetch(new URL("manifest.json", LIVE)).then((r) => {
       if (!r.ok) throw new Error(`the models' manifest is missing (HTTP ${r.status})`);
-      return r.json();
+      return r.json().then((m) => (mark("manifest"), m));
     });
   }
   return manifestPromise;
@@ -36,6 +43,14 @@ async function modelInfo(name) {
   return m;
 }
 
+// A model's tokenizer, or a tokenizer that has no model (chapter 2's own WordPiece).
+async function tokenizerInfo(name) {
+  const m = await manifest();
+  const t = [...m.models, ...(m.tokenizers || [])].find((x) => x.name === name);
+  if (!t) throw new Error(`no tokenizer named ${JSON.stringify(name)}; bertLive.tokenizers lists them`);
+  return t;
+}
+
 let ortPromise = null;
 function runtime() {
   if (!ortPromise) {
@@ -44,6 +59,7 @@ function runtime() {
       // Threads need SharedArrayBuffer, which only a cross-origin isolated page has.
       ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
       ort.env.wasm.proxy = false;
+      mark("runtime");
       return ort;
     });
   }
@@ -56,7 +72,7 @@ function tokenizer(name) {
     tokenizers.set(
       name,
       (async () => {
-        const info = await modelInfo(name);
+        const info = await tokenizerInfo(name);
         const [{ Tokenizer }, json] = await Promise.all([
           import(TOKENIZERS.href),
           fetch(new URL(info.tokenizer, LIVE)).then((r) => {
@@ -70,7 +86,7 @@ function tokenizer(name) {
           if (!(t in vocab)) throw new Error(`${name}'s tokenizer has no ${t}`);
           return vocab[t];
         };
-        return {
+        const ready = {
           tok: new Tokenizer(json, {}),
           vocab,
           byId: Object.fromEntries(Object.entries(vocab).map(([t, i]) => [i, t])),
@@ -80,6 +96,8 @@ function tokenizer(name) {
           mask: ids("[MASK]"),
           maxLength: info.max_length,
         };
+        mark(`tokenizer:${name}`);
+        return ready;
       })().catch((err) => {
         tokenizers.delete(name);
         throw err;
@@ -113,8 +131,10 @@ function session(name, onProgress) {
           if (onProgress) onProgress(got, total);
         }
         if (got !== total) throw new Error(`${info.file} is ${got} bytes, the manifest says ${total}`);
+        mark(`model:${name}`);
         const ort = await ortReady;
         const s = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
+        mark(`session:${name}`);
         return { s, info, ort };
       })().catch((err) => {
         sessions.delete(name);
@@ -394,13 +414,19 @@ function tokensTable(enc) {
 }
 
 async function tokenizerExplorer(root) {
-  const models = (await manifest()).models.map((m) => m.name);
+  const m = await manifest();
+  const size = (n) => n.toLocaleString("en-US");
+  // The lesson's own WordPiece first (its widget calls it "ours"), then the models' vocabularies.
+  const options = [
+    ...(m.tokenizers || []).map((t) => [t.name, `ours, this chapter's (${size(t.vocab_size)} pieces)`]),
+    ...m.models.map((x) => [
+      x.name,
+      x.name === SMALL ? `small BERT's, ch. 8 (${size(x.vocab_size)} pieces)` : `real BERT's (${size(x.vocab_size)} pieces)`,
+    ]),
+  ];
   const a = textbox("sentence A", "seoyeon reads books to the children.");
   const b = textbox("sentence B", "the children love her stories.");
-  const vocab = select(
-    "vocabulary",
-    models.map((m) => [m, m === SMALL ? "the book's small BERT (chapter 8)" : `real BERT (${m})`])
-  );
+  const vocab = select("vocabulary", options);
   const length = slider("max_length", 4, 48, 1, 24);
   const box = el("div", { class: "bertlive-answer", "aria-live": "polite" });
   root.append(el("div", { class: "bertlive-controls" }, a.f, b.f, vocab.f, length.f), box);
@@ -676,6 +702,7 @@ async function startOne(cell) {
     await spec.run(root);
     line.textContent = `Live: ${spec.says}. ${spec.hides ? "It replaces the saved widget, which needs a kernel. " : ""}${KERNEL}`;
     if (spec.hides && output) output.classList.add("bertlive-replaced");
+    mark(`ready:${tag}`);
     root.dataset.readyMs = performance.now().toFixed(1); // since the navigation started
     root.dataset.ready = "true";
   } catch (err) {
@@ -694,16 +721,30 @@ async function startOne(cell) {
 const NEEDS_SMALL = new Set(["live-fillmask", "live-attention"]);
 const tagOf = (cell) => [...cell.classList].find((c) => c.startsWith("tag_live-"))?.slice(4);
 
+// Called by bertlive-boot.js as soon as this module is loaded, while the page is still being
+// parsed: fetch what the page's explorers need first and start the small BERT's session (the
+// WebAssembly compiles off the main thread). Everything is cached, so start() reuses it.
+export function warm(explorers) {
+  const quiet = (p) => p.catch(() => {}); // a failure is reported by the explorer that needs it
+  quiet(manifest());
+  if (explorers.some((e) => NEEDS_SMALL.has(e))) quiet(session(SMALL));
+  if (explorers.some((e) => e !== "live-tokenizer" && e !== "live-attention-minilm")) quiet(tokenizer(SMALL));
+  if (explorers.includes("live-tokenizer"))
+    quiet(manifest().then((m) => tokenizer([...(m.tokenizers || []), ...m.models][0].name))); // its first option
+}
+
 export async function start(cells) {
   // Start the small BERT's download and the runtime's start-up at once, before drawing anything.
   if ([...cells].some((c) => NEEDS_SMALL.has(tagOf(c)))) session(SMALL).catch(() => {});
   const m = await manifest();
   window.bertLive.models = m.models.map((x) => x.name);
+  window.bertLive.tokenizers = [...m.models, ...(m.tokenizers || [])].map((x) => x.name);
   await Promise.all([...cells].map(startOne));
 }
 
 window.bertLive = {
   models: [],
+  tokenizers: [],
   manifest,
   tokenize,
   fillMask,
