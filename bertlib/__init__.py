@@ -16,6 +16,9 @@ corpora come from ``bertlib.data`` and its small world, ``bertlib.world``.
 """
 
 from . import checks, data, finetuning, pretrained, task_kinds, tasks, texts, viz, word2vec, world
+from .albert import AlbertModel, parameter_counts
+from .albert_config import ALBERT_PRESETS, AlbertConfig
+from .albert_heads import AlbertForPreTraining, AlbertForPreTrainingOutput
 from .attention import extended_attention_mask, scaled_dot_product_attention
 from .batches import EncodedDataset
 from .checkpoint import CheckpointError, CheckpointWarning
@@ -48,6 +51,12 @@ __all__ = [
     "BertModelOutput",
     "BertForPreTraining",
     "BertForPreTrainingOutput",
+    "AlbertConfig",
+    "ALBERT_PRESETS",
+    "AlbertModel",
+    "AlbertForPreTraining",
+    "AlbertForPreTrainingOutput",
+    "parameter_counts",
     "BertForSequenceClassification",
     "BertForTokenClassification",
     "BertForQuestionAnswering",
