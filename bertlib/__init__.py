@@ -24,8 +24,11 @@ from .constants import IGNORE_INDEX, IS_NEXT, NOT_NEXT
 from .heads import BertForPreTraining, BertForPreTrainingOutput
 from .history import History
 from .model import BertModel, BertModelOutput
+from .objectives.distillation import Distillation, DistillationOutput, distillation_loss, soft_target_loss
+from .objectives.mlm import masked_logits, mlm_loss
+from .objectives.sentence_pairs import sentence_pair_loss
 from .optimization import default_param_groups, warmup_linear_decay
-from .pretraining import PretrainingDataset, SentencePair, make_nsp_pairs, mask_tokens
+from .pretraining import PretrainingDataset, SentencePair, make_nsp_pairs, make_sop_pairs, mask_tokens
 from .task_heads import (
     BertForQuestionAnswering,
     BertForSequenceClassification,
@@ -66,6 +69,14 @@ __all__ = [
     "mask_whole_words",
     "WholeWordPretrainingDataset",
     "make_nsp_pairs",
+    "make_sop_pairs",
+    "masked_logits",
+    "mlm_loss",
+    "sentence_pair_loss",
+    "soft_target_loss",
+    "distillation_loss",
+    "Distillation",
+    "DistillationOutput",
     "SentencePair",
     "PretrainingDataset",
     "IS_NEXT",
