@@ -17,7 +17,7 @@ from .batches import EncodedDataset
 from .constants import IGNORE_INDEX, IS_NEXT, NOT_NEXT
 from .tokenization import BertTokenizer
 
-__all__ = ["mask_tokens", "SentencePair", "make_nsp_pairs", "PretrainingDataset"]
+__all__ = ["mask_tokens", "SentencePair", "make_nsp_pairs", "make_sop_pairs", "PretrainingDataset"]
 
 
 def mask_tokens(
@@ -118,6 +118,34 @@ def make_nsp_pairs(documents: Sequence[Sequence[str]], seed: int = 0, p_next: fl
                 k = rng.randrange(len(docs) - 1)
                 other = docs[k if k < i else k + 1]  # any document but this one
                 pairs.append(SentencePair(doc[j], rng.choice(other), NOT_NEXT))
+    return pairs
+
+
+def make_sop_pairs(documents: Sequence[Sequence[str]], seed: int = 0, p_in_order: float = 0.5) -> list[SentencePair]:
+    """Build sentence-order prediction pairs (ALBERT, Lan et al. 2020, section 4.1).
+
+    For every sentence that has a successor in its document: with probability
+    ``p_in_order`` the pair is (sentence, next sentence), labelled 0 (in order, like
+    IsNext); otherwise the same two sentences swapped, labelled 1 (like NotNext). Both
+    sentences always come from one document, so the topic gives nothing away: only the
+    order does. The labels fit the NSP head unchanged.
+
+    Args:
+        documents: each a list of sentences in order (one document is enough).
+        seed: seeds the ``random.Random`` that makes every choice.
+    """
+    if isinstance(documents, str) or any(isinstance(d, str) for d in documents):
+        raise TypeError(
+            "make_sop_pairs needs documents as lists of sentences, e.g. [[s1, s2], [s3, s4]], not a list of strings."
+        )
+    if all(len(d) < 2 for d in documents):
+        raise ValueError("SOP needs documents with at least two sentences (a sentence and its successor).")
+    rng = random.Random(seed)
+    pairs = []
+    for doc in documents:
+        for j in range(len(doc) - 1):
+            a, b = doc[j], doc[j + 1]
+            pairs.append(SentencePair(a, b, IS_NEXT) if rng.random() < p_in_order else SentencePair(b, a, NOT_NEXT))
     return pairs
 
 

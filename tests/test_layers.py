@@ -24,6 +24,8 @@ LAYERS = {
         "checkpoint_lock",
         "heads",
         "losses",
+        "objectives",
+        "electra",
         "task_heads",
         "sparse_last_layer",
         "word2vec",
