@@ -204,11 +204,15 @@ class BertConfig:
         if "id2label" in d and "num_labels" not in d:
             d["num_labels"] = len(d["id2label"])
         if d.get("model_type", cls.model_type) != cls.model_type:
-            loaders = {"bert": "BertConfig / BertModel", "albert": "AlbertConfig / AlbertModel"}
+            loaders = {
+                "bert": "BertConfig / BertModel",
+                "albert": "AlbertConfig / AlbertModel",
+                "electra": "ElectraConfig / ElectraForPreTraining",
+            }
             hint = f"load it with bertlib's {loaders[d['model_type']]}" if d["model_type"] in loaders else ""
             raise ValueError(
                 f"config.json describes a {d['model_type']!r} model, not a {cls.model_type!r} one"
-                + (f"; {hint}." if hint else "; bertlib loads BERT and ALBERT models only.")
+                + (f"; {hint}." if hint else "; bertlib loads BERT, ALBERT and ELECTRA models only.")
             )
         unknown = set(d) - names - _IGNORED_HF_KEYS
         if unknown:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -50,21 +50,20 @@ class ElectraConfig(BertConfig):
     num_attention_heads: int = 4
     intermediate_size: int = 1024
     embedding_size: int = 128
+    model_type: ClassVar[str] = "electra"
+    architecture: ClassVar[str] = "ElectraForPreTraining"
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if not isinstance(self.embedding_size, int) or isinstance(self.embedding_size, bool) or self.embedding_size < 1:
             raise ValueError(f"ElectraConfig.embedding_size must be a positive integer, got {self.embedding_size!r}.")
 
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "model_type": "electra", "architectures": ["ElectraForPreTraining"]}
-
     @classmethod
     def from_dict(cls, d: dict[str, Any], **overrides: Any) -> ElectraConfig:
         """Build a config from an ELECTRA config.json dict (ours or Hugging Face's)."""
-        if not isinstance(d, dict) or d.get("model_type", "electra") != "electra":
-            raise ValueError(f"Expected an ELECTRA config.json (model_type 'electra'), got {d!r:.80}.")
-        return super().from_dict({k: v for k, v in d.items() if k not in _SUMMARY_KEYS | {"model_type"}}, **overrides)
+        if isinstance(d, dict):  # the summary (classification) head's keys: we do not build that head
+            d = {k: v for k, v in d.items() if k not in _SUMMARY_KEYS}
+        return super().from_dict(d, **overrides)
 
     def embedding_config(self) -> BertConfig:
         """The BertConfig that builds :class:`BertEmbeddings` of width ``embedding_size``."""
@@ -94,6 +93,8 @@ class ElectraModel(BertPreTrainedModel):
     """The ELECTRA encoder: embeddings (width E), a projection to H when E != H, BERT's blocks; no pooler."""
 
     base_model_prefix = "electra"
+
+    config_class = ElectraConfig
 
     def __init__(self, config: ElectraConfig):
         super().__init__(_checked_config(config))
@@ -157,6 +158,8 @@ class ElectraForMaskedLM(BertPreTrainedModel):
 
     base_model_prefix = "electra"
     _tied_weights = {"generator_lm_head.weight": "electra.embeddings.word_embeddings.weight"}
+
+    config_class = ElectraConfig
 
     def __init__(self, config: ElectraConfig):
         super().__init__(_checked_config(config))
@@ -232,6 +235,8 @@ class ElectraForPreTraining(BertPreTrainedModel):
     """ELECTRA's discriminator: for every token, was it replaced by the generator?"""
 
     base_model_prefix = "electra"
+
+    config_class = ElectraConfig
 
     def __init__(self, config: ElectraConfig):
         super().__init__(_checked_config(config))

@@ -6,6 +6,8 @@ the outputs on a padded batch, on both of bertlib's attention paths. transformer
 test dependency only; bertlib never imports it.
 """
 
+import json
+
 import pytest
 import torch
 
@@ -99,7 +101,7 @@ def test_the_config_round_trips_through_transformers_config_json(tmp_path):
     ours = ElectraConfig.preset("test", embedding_size=16)
     transformers.ElectraConfig(**ours.to_dict()).save_pretrained(tmp_path)
     assert ElectraConfig.load(tmp_path / "config.json") == ours
-    with pytest.raises(ValueError, match="model_type 'electra'"):
+    with pytest.raises(ValueError, match="'bert' model, not a 'electra' one"):
         ElectraConfig.from_dict(bertlib.BertConfig.preset("test").to_dict())
     with pytest.raises(TypeError, match="ElectraConfig"):
         ElectraForPreTraining(bertlib.BertConfig.preset("test"))
@@ -196,3 +198,16 @@ def test_rtd_trains_with_the_trainer_on_the_town_corpus():
     assert last["discriminator_loss"] < 0.8 * first["discriminator_loss"]
     assert last["generator_loss"] < first["generator_loss"]
     assert 0 < last["replaced_fraction"] < 0.2
+
+
+def test_electra_checkpoints_round_trip_through_from_pretrained(tmp_path):
+    # config.json says model_type "electra"; from_pretrained reads it back as an ElectraConfig.
+    disc = ElectraForPreTraining(ElectraConfig.preset("test", vocab_size=50, embedding_size=16)).eval()
+    disc.save_pretrained(tmp_path / "disc")
+    assert json.loads((tmp_path / "disc" / "config.json").read_text())["model_type"] == "electra"
+    again = ElectraForPreTraining.from_pretrained(tmp_path / "disc").eval()
+    assert isinstance(again.config, ElectraConfig) and again.config.embedding_size == 16
+    ids = torch.randint(5, 50, (2, 7))
+    assert torch.equal(disc(ids).logits, again(ids).logits)
+    with pytest.raises(ValueError, match="'electra' model, not a 'bert' one.*ElectraConfig"):
+        bertlib.BertModel.from_pretrained(tmp_path / "disc")
