@@ -10,7 +10,7 @@ import torch
 
 import bertlib
 from bertlib import BertConfig, BertForPreTraining, BertModel
-from bertlib.pretrained import load_minilm, minilm_path
+from bertlib.minilm import load_minilm, minilm_path
 
 try:  # a missing reference must fail the suite, not skip the most valuable test in it
     import transformers

@@ -7,7 +7,9 @@ import torch
 
 import bertlib
 from bertlib import BertConfig, BertForPreTraining, CheckpointError, CheckpointWarning, TrainingConfig
-from bertlib.tasks import Example, Task
+from bertlib.minilm import load_minilm
+from bertlib.task_examples import Example
+from bertlib.tasks import Task
 from tests.helpers import DOCUMENTS, SENTENCES, model_and_batch, tiny_tokenizer
 from tests.test_training import setup
 
@@ -268,7 +270,7 @@ def test_ordinary_loads_do_not_warn(tmp_path):
                 cls.from_pretrained(tmp_path / source, num_labels=3)
         BertForPreTraining.from_pretrained(tmp_path / "pretraining")
         for cls in TASK_MODELS:  # the real MiniLM (a bare encoder with a pooler)
-            bertlib.pretrained.load_minilm(cls)
+            load_minilm(cls)
     assert [str(w.message) for w in caught] == []
     encoder = bertlib.BertModel.from_pretrained(tmp_path / "pretraining")
     assert encoder.loading_info["unexpected_keys"][0].startswith("cls.")  # recorded, not warned about
