@@ -168,7 +168,8 @@ def test_overriding_the_architecture_of_a_checkpoint_is_refused(tmp_path):
     changed = BertForPreTraining.from_pretrained(tmp_path, num_attention_heads=4, allow_architecture_change=True)
     assert changed.config.num_attention_heads == 4
     same = BertForPreTraining.from_pretrained(tmp_path, hidden_dropout_prob=0.2, num_labels=3)  # not architecture
-    assert same.config.num_hidden_layers == 2
+    assert (same.config.hidden_dropout_prob, same.config.num_labels) == (0.2, 3)  # the overrides took
+    assert same.config.num_attention_heads == 3  # and the architecture is the checkpoint's
 
 
 def test_resume_refuses_a_model_with_another_config(tmp_path):
