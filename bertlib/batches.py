@@ -62,11 +62,11 @@ class EncodedDataset:
         return h.hexdigest()
 
     def collate(self, indices: Sequence[int], generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
-        rows = [self.examples[i] for i in indices]
-        T = max(len(r["input_ids"]) for r in rows)
+        chosen = [self.examples[i] for i in indices]
+        T = max(len(r["input_ids"]) for r in chosen)
         batch: dict[str, torch.Tensor] = {}
-        for key in rows[0]:
-            values = [r[key] for r in rows]
+        for key in chosen[0]:
+            values = [r[key] for r in chosen]
             if isinstance(values[0], (list, tuple)):
                 fill = self.pad_token_id if key == "input_ids" else (IGNORE_INDEX if "label" in key else 0)
                 batch[key] = torch.tensor([list(v) + [fill] * (T - len(v)) for v in values], dtype=torch.long)
@@ -74,7 +74,7 @@ class EncodedDataset:
                 batch[key] = torch.tensor(values)
         if "attention_mask" not in batch:
             batch["attention_mask"] = torch.tensor(
-                [[1] * len(r["input_ids"]) + [0] * (T - len(r["input_ids"])) for r in rows], dtype=torch.long
+                [[1] * len(r["input_ids"]) + [0] * (T - len(r["input_ids"])) for r in chosen], dtype=torch.long
             )
         return batch
 

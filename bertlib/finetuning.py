@@ -41,23 +41,23 @@ __all__ = [
 
 
 class TaskDataset(EncodedDataset):
-    """An :class:`EncodedDataset` that remembers where its rows came from.
+    """An :class:`EncodedDataset` that remembers where its encoded examples came from.
 
     Attributes:
-        source: The :class:`bertlib.tasks.Example` of each row.
-        offsets: Per row, the ``(start, end)`` character span of each token in its own text.
-        word_ids: Per row, the word index of each token (None for [CLS], [SEP]).
+        source: The :class:`bertlib.task_examples.Example` behind each encoded example.
+        offsets: Per encoded example, the ``(start, end)`` character span of each token in its own text.
+        word_ids: Per encoded example, the word index of each token (None for [CLS], [SEP]).
     """
 
     def __init__(
         self,
-        rows: Sequence[dict[str, Any]],
+        encoded: Sequence[dict[str, Any]],
         pad_token_id: int,
         source: Sequence[Any],
         offsets: list[list[tuple[int, int]]],
         word_ids: list[list[int | None]],
     ):
-        super().__init__(rows, pad_token_id)
+        super().__init__(encoded, pad_token_id)
         self.source, self.offsets, self.word_ids = list(source), offsets, word_ids
 
 
@@ -89,13 +89,13 @@ def encode(task_split: Sequence[Any], task: Any, tokenizer: BertTokenizer, max_l
     texts = [e.text for e in examples]
     pairs = [e.text_pair for e in examples] if kind.has_text_pair else None
     enc = tokenizer(texts, pairs, max_length=max_length, padding=False, return_tensors=None, return_offsets=True)
-    rows = []
+    encoded = []
     for i, ex in enumerate(examples):
-        row = {"input_ids": enc["input_ids"][i], "token_type_ids": enc["token_type_ids"][i]}
+        item = {"input_ids": enc["input_ids"][i], "token_type_ids": enc["token_type_ids"][i]}
         offsets, word_ids = enc["offset_mapping"][i], enc["word_ids"][i]
-        row.update(kind.labels(ex, offsets, row["token_type_ids"], word_ids, i, max_length))
-        rows.append(row)
-    return TaskDataset(rows, tokenizer.pad_token_id, examples, enc["offset_mapping"], enc["word_ids"])
+        item.update(kind.labels(ex, offsets, item["token_type_ids"], word_ids, i, max_length))
+        encoded.append(item)
+    return TaskDataset(encoded, tokenizer.pad_token_id, examples, enc["offset_mapping"], enc["word_ids"])
 
 
 def freeze(module: nn.Module) -> nn.Module:

@@ -24,9 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -34,6 +31,7 @@ import nbformat
 
 from .cells import grade_id, is_check, is_solution, nbgrader_meta
 from .release import Check, match_release, read_release, rebuild, release_checks
+from .submissions import run_submission
 
 __all__ = ["GradeRow", "grade_notebook", "grade_path", "format_table", "rows_to_json"]
 
@@ -49,79 +47,6 @@ class GradeRow:
     points: float
     max_points: float
     message: str
-
-
-def _copy_folder(folder: Path | None, dest: Path) -> None:
-    ignore = shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints", "__pycache__")
-    if folder is not None and folder.is_dir():
-        shutil.copytree(folder, dest, ignore=ignore, dirs_exist_ok=True)
-    dest.mkdir(parents=True, exist_ok=True)
-
-
-def _records(log: Path, start: int) -> tuple[list[dict], int]:
-    try:
-        lines = log.read_text(errors="replace").splitlines()
-    except OSError:
-        return [], start
-    out = []
-    for line in lines[start:]:
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict) and isinstance(record.get("exercise"), str):
-            out.append(record)
-    return out, len(lines)
-
-
-def _run(
-    nb, workdir: Path, timeout: float, env: dict, log: Path
-) -> tuple[dict[int, list[dict]], str | None, int | None]:
-    """Run every code cell; return each cell's check records, why the run stopped, and where."""
-    from nbclient.exceptions import DeadKernelError
-    from nbclient.util import run_sync
-
-    from .execution import CellTimeout, GuardedClient, StallError
-
-    client = GuardedClient(  # a missed reply wakeup never costs the whole time limit (bertlib.execution)
-        nb, timeout=timeout, allow_errors=True, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
-    )
-    records, deadline, seen = {}, time.monotonic() + timeout, 0
-    index = None
-    try:
-        with client.setup_kernel(env=env):
-            for index, cell in enumerate(nb.cells):
-                if cell.cell_type != "code":
-                    continue
-                client.timeout = max(1, int(deadline - time.monotonic()))
-                stopped = None
-                try:
-                    client.execute_cell(cell, index)
-                except CellTimeout:
-                    stopped = f"stopped by the time limit ({timeout:g} s) at cell {index}"
-                except StallError:
-                    stopped = (
-                        f"stopped at cell {index}: the kernel went silent "
-                        f"(no output and no CPU time for {client.stall_seconds:g} s)"
-                    )
-                except DeadKernelError:
-                    stopped = _dead(index)
-                records[index], seen = _records(log, seen)
-                if stopped is None and client.km is not None and not run_sync(client.km.is_alive)():
-                    stopped = _dead(index)
-                if stopped:
-                    return records, stopped, index
-    except DeadKernelError:
-        return records, _dead(index), index
-    except Exception as e:  # the kernel did not start, or stopped talking: say so, grade what ran
-        if index is None:
-            return records, f"the kernel could not start ({type(e).__name__}: {e})", -1
-        return records, f"the run failed at cell {index} ({type(e).__name__}: {e})", index
-    return records, None, None
-
-
-def _dead(index) -> str:
-    return f"the kernel died at cell {index} (the code exited the kernel, ran out of memory or crashed it)"
 
 
 def _text(value) -> str:
@@ -203,7 +128,7 @@ def _grade(name: str, raw: bytes | Exception, release, folder: Path | None, time
     except Exception as e:
         return every(f"Not graded: the file is not a readable notebook ({type(e).__name__}: {str(e)[:150]}).")
     try:
-        records, why_not, stop = _execute(name, nb, folder, timeout)
+        records, why_not, stop = run_submission(name, nb, folder, timeout)
     except Exception as e:
         return every(f"Not graded: the notebook could not be run ({type(e).__name__}: {str(e)[:150]}).")
     rows, last_solution = [], None
@@ -219,22 +144,6 @@ def _grade(name: str, raw: bytes | Exception, release, folder: Path | None, time
                 ran, why = (records.get(index, []) if index == stop else None), why_not
             rows.append(_score(name, by_id[gid], cell, ran, why, last_solution in unanswered))
     return rows
-
-
-def _execute(name: str, nb, folder: Path | None, timeout: float):
-    """Run the notebook in a temporary copy of its folder, with its own copy of the model cache."""
-    from .pretrained import cache_root
-
-    with tempfile.TemporaryDirectory(prefix="bertlib-grade-") as tmp:
-        tmp = Path(tmp)
-        workdir, cache, log = tmp / "notebook", tmp / "cache", tmp / "grades.jsonl"
-        _copy_folder(folder, workdir)
-        if cache_root().is_dir():
-            shutil.copytree(cache_root(), cache, ignore=shutil.ignore_patterns("*.lock", ".*tmp-*"))
-        (workdir / name).write_text(json.dumps(nb, indent=1), encoding="utf-8")
-        log.touch()
-        env = dict(os.environ, BERTLIB_GRADE_FILE=str(log), BERTLIB_CACHE=str(cache), NBGRADER_EXECUTION="autograde")
-        return _run(nb, workdir, timeout, env, log)
 
 
 def _warm(releases: dict[str, object]) -> None:

@@ -220,7 +220,8 @@ def export_live_models(out: str | os.PathLike, minilm: bool = True) -> dict[str,
 
     The small BERT comes from :func:`bertlib.pretrained.load_small_bert` (trained once if not cached).
     """
-    from .pretrained import SMALL_BERT_RECIPE, load_minilm, load_small_bert, minilm_path, small_bert_path
+    from .minilm import load_minilm, minilm_path
+    from .pretrained import SMALL_BERT_RECIPE, load_small_bert, small_bert_path
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

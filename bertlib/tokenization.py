@@ -9,17 +9,16 @@ pairs into the three tensors BERT reads: ``input_ids``, ``token_type_ids`` and
 from __future__ import annotations
 
 import os
-import warnings
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import torch
-from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+from tokenizers import Tokenizer
 
 from .checkpoint import atomic_write
+from .wordpiece import train_wordpiece
 
-__all__ = ["BertTokenizer", "train_tokenizer", "learn_wordpiece_vocab", "SPECIAL_TOKENS"]
+__all__ = ["BertTokenizer", "train_tokenizer", "SPECIAL_TOKENS"]
 
 # BERT's special tokens, in the order that gives them ids 0..4 in our vocabularies.
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -66,54 +65,12 @@ class BertTokenizer:
             lowercase: lowercase and strip accents first, as the uncased BERT does.
             extra_special_tokens: more tokens never split, e.g. ["[ENT]", "[/ENT]"].
         """
-        if isinstance(texts, str):
-            raise TypeError(
-                "texts must be an iterable of strings, not one str (it would train on its characters): pass [text]."
-            )
         if isinstance(extra_special_tokens, str):
             raise TypeError(
                 f"extra_special_tokens must be a list of tokens, not one str: pass [{extra_special_tokens!r}]."
             )
-        texts = [t for t in texts if t and t.strip()]
-        if not texts:
-            raise ValueError("Cannot train a tokenizer on an empty corpus: pass at least one non-empty text.")
         specials = SPECIAL_TOKENS + [t for t in extra_special_tokens if t not in SPECIAL_TOKENS]
-        if vocab_size <= len(specials):
-            raise ValueError(
-                f"vocab_size={vocab_size} leaves no room for words next to the {len(specials)} special tokens."
-            )
-        normalizer = normalizers.BertNormalizer(lowercase=lowercase, strip_accents=lowercase)
-        pre_tokenizer = pre_tokenizers.BertPreTokenizer()  # split on spaces and punctuation
-        words: Counter[str] = Counter()
-        for text in texts:
-            words.update(w for w, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text)))
-        # WordPiece keeps every character (word-initial and "##" forms), or words of the corpus become [UNK].
-        alphabet = len({w[0] for w in words} | {"##" + c for w in words for c in w[1:]})
-        if alphabet > vocab_size - len(specials):
-            warnings.warn(
-                f"vocab_size={vocab_size} is too small for the corpus's {alphabet} characters (word-initial and "
-                f"'##' forms) and {len(specials)} special tokens: the vocabulary grows to "
-                f"{alphabet + len(specials)}. Pass a larger vocab_size to silence this.",
-                stacklevel=2,
-            )
-            vocab_size = alphabet + len(specials)
-        pieces = learn_wordpiece_vocab(words, vocab_size - len(specials), min_frequency)
-        backend = Tokenizer(
-            models.WordPiece(
-                {t: i for i, t in enumerate(specials + pieces)}, unk_token="[UNK]", max_input_chars_per_word=100
-            )
-        )
-        backend.normalizer = normalizer
-        backend.pre_tokenizer = pre_tokenizer
-        backend.decoder = decoders.WordPiece()  # "play ##ing" -> "playing"
-        backend.add_special_tokens(specials)  # never split, never lowercased
-        vocab = backend.get_vocab()
-        backend.post_processor = processors.TemplateProcessing(
-            single="[CLS] $A [SEP]",
-            pair="[CLS] $A [SEP] $B:1 [SEP]:1",  # ":1" puts sentence B and its [SEP] in segment 1
-            special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
-        )
-        return cls(backend)
+        return cls(train_wordpiece(texts, specials, vocab_size, min_frequency, lowercase))
 
     @classmethod
     def from_file(cls, path: str | os.PathLike) -> BertTokenizer:
@@ -166,13 +123,7 @@ class BertTokenizer:
     def special_token_ids(self) -> set[int]:
         """Ids of every special token (the five BERT ones and any added)."""
         added = self.backend.get_added_tokens_decoder()
-        return {i for i, t in added.items() if t.special} | {
-            self.pad_token_id,
-            self.unk_token_id,
-            self.cls_token_id,
-            self.sep_token_id,
-            self.mask_token_id,
-        }
+        return {i for i, t in added.items() if t.special} | {self.backend.token_to_id(t) for t in SPECIAL_TOKENS}
 
     def convert_tokens_to_ids(self, tokens: Sequence[str]) -> list[int]:
         return [
@@ -245,31 +196,15 @@ class BertTokenizer:
             A dict with ``input_ids``, ``token_type_ids`` (0 = A, 1 = B) and
             ``attention_mask`` (1 = real token, 0 = [PAD]).
         """
-        if isinstance(texts, str):
-            texts = [texts]
-        if isinstance(text_pairs, str):
-            text_pairs = [text_pairs]
-        if text_pairs is not None and len(text_pairs) != len(texts):
-            raise ValueError(f"Got {len(texts)} first sentences but {len(text_pairs)} second sentences.")
-        if padding not in (False, "longest", "max_length", True):
-            raise ValueError(f"padding must be 'longest', 'max_length' or False, got {padding!r}.")
-        if padding == "max_length" and max_length is None:
-            raise ValueError("padding='max_length' needs max_length.")
-        if return_tensors == "pt" and padding is False and len(texts) > 1:
-            raise ValueError("A batch tensor needs equal lengths: use padding='longest' or return_tensors=None.")
+        texts, text_pairs = _checked_batch(texts, text_pairs, max_length, padding, return_tensors, add_special_tokens)
         if max_length is not None:
-            min_len = (3 if text_pairs is not None else 2) if add_special_tokens else 1
-            if max_length < min_len + 1:
-                raise ValueError(f"max_length={max_length} leaves no room for words next to [CLS]/[SEP].")
             self.backend.enable_truncation(max_length, strategy="longest_first")
         try:
             inputs = list(texts) if text_pairs is None else list(zip(texts, text_pairs, strict=False))
             encodings = self.backend.encode_batch(inputs, add_special_tokens=add_special_tokens)
         finally:
             self.backend.no_truncation()
-        length = max((len(e.ids) for e in encodings), default=0)
-        if padding == "max_length":
-            length = max_length
+        length = max_length if padding == "max_length" else max((len(e.ids) for e in encodings), default=0)
         out = {"input_ids": [], "token_type_ids": [], "attention_mask": []}
         if return_offsets:
             out.update(offset_mapping=[], word_ids=[])
@@ -285,8 +220,6 @@ class BertTokenizer:
         if return_tensors == "pt":
             for k in ("input_ids", "token_type_ids", "attention_mask"):
                 out[k] = torch.tensor(out[k], dtype=torch.long)
-        elif return_tensors is not None:
-            raise ValueError(f"return_tensors must be 'pt' or None, got {return_tensors!r}.")
         return out
 
     def decode(self, ids: Iterable[int] | torch.Tensor, skip_special_tokens: bool = True) -> str:
@@ -302,61 +235,31 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 1000, **kwargs) -> B
     return BertTokenizer.train(texts, vocab_size=vocab_size, **kwargs)
 
 
-def learn_wordpiece_vocab(words: Counter[str], size: int, min_frequency: int = 1) -> list[str]:
-    """Learn WordPiece pieces from word counts, deterministically.
-
-    Start from single characters (``##`` marks a piece that continues a word),
-    then repeatedly merge the adjacent pair with the highest score
-    count(ab) / (count(a) * count(b)): pairs whose parts rarely occur apart
-    merge first. Ties go to the pair whose joined text (``##`` markers included)
-    comes first in code-point order, a longer text before its own prefix
-    ("a" + "##bc" before "a" + "##b"), so the same text always gives the same vocabulary (the ``tokenizers`` trainer breaks ties by
-    hash order and is not reproducible).
-
-    Args:
-        words: how often each pre-tokenized word occurs.
-        size: how many pieces to return at most (special tokens not included).
-        min_frequency: pairs seen fewer times are never merged.
-
-    Returns:
-        The pieces: the alphabet first, then the merges in the order learned.
-    """
-    splits = {w: [w[0]] + ["##" + c for c in w[1:]] for w in words}
-    vocab = sorted({p for pieces in splits.values() for p in pieces})
-    seen = set(vocab)
-    while len(vocab) < size:
-        single: Counter[str] = Counter()
-        pairs: Counter[tuple[str, str]] = Counter()
-        for w, pieces in splits.items():
-            n = words[w]
-            for i, p in enumerate(pieces):
-                single[p] += n
-                if i + 1 < len(pieces):
-                    pairs[p, pieces[i + 1]] += n
-        best = max(
-            (pair for pair, n in pairs.items() if n >= min_frequency),
-            key=lambda pr: (pairs[pr] / (single[pr[0]] * single[pr[1]]), [-ord(c) for c in pr[0] + pr[1]]),
-            default=None,
-        )
-        if best is None:  # every word is a single piece, or no pair is frequent enough
-            break
-        merged = best[0] + best[1].removeprefix("##")
-        for w, pieces in splits.items():
-            if len(pieces) > 1:
-                splits[w] = _merge(pieces, best, merged)
-        if merged not in seen:
-            vocab.append(merged)
-            seen.add(merged)
-    return vocab[:size]
-
-
-def _merge(pieces: list[str], pair: tuple[str, str], merged: str) -> list[str]:
-    out, i = [], 0
-    while i < len(pieces):
-        if i + 1 < len(pieces) and pieces[i] == pair[0] and pieces[i + 1] == pair[1]:
-            out.append(merged)
-            i += 2
-        else:
-            out.append(pieces[i])
-            i += 1
-    return out
+def _checked_batch(
+    texts: str | Sequence[str],
+    text_pairs: str | Sequence[str] | None,
+    max_length: int | None,
+    padding: bool | str,
+    return_tensors: str | None,
+    add_special_tokens: bool,
+) -> tuple[Sequence[str], Sequence[str] | None]:
+    """``BertTokenizer.__call__``'s texts as lists, after checking that its arguments fit together."""
+    if isinstance(texts, str):
+        texts = [texts]
+    if isinstance(text_pairs, str):
+        text_pairs = [text_pairs]
+    if text_pairs is not None and len(text_pairs) != len(texts):
+        raise ValueError(f"Got {len(texts)} first sentences but {len(text_pairs)} second sentences.")
+    if padding not in (False, "longest", "max_length", True):
+        raise ValueError(f"padding must be 'longest', 'max_length' or False, got {padding!r}.")
+    if padding == "max_length" and max_length is None:
+        raise ValueError("padding='max_length' needs max_length.")
+    if return_tensors not in ("pt", None):
+        raise ValueError(f"return_tensors must be 'pt' or None, got {return_tensors!r}.")
+    if return_tensors == "pt" and padding is False and len(texts) > 1:
+        raise ValueError("A batch tensor needs equal lengths: use padding='longest' or return_tensors=None.")
+    if max_length is not None:
+        min_len = (3 if text_pairs is not None else 2) if add_special_tokens else 1
+        if max_length < min_len + 1:
+            raise ValueError(f"max_length={max_length} leaves no room for words next to [CLS]/[SEP].")
+    return texts, text_pairs

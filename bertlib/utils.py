@@ -11,7 +11,7 @@ import torch
 
 from .version import __version__
 
-__all__ = ["set_seed", "get_device", "versions", "generator", "in_colab", "setup_notebook"]
+__all__ = ["set_seed", "get_device", "versions", "seeded_generator", "generator", "in_colab", "setup_notebook"]
 
 
 def set_seed(seed: int = 0, deterministic: bool = True) -> None:
@@ -31,11 +31,16 @@ def set_seed(seed: int = 0, deterministic: bool = True) -> None:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
 
-def generator(seed: int, device: str | torch.device = "cpu") -> torch.Generator:
+def seeded_generator(seed: int, device: str | torch.device = "cpu") -> torch.Generator:
     """A fresh ``torch.Generator`` seeded with ``seed`` (explicit randomness, no global state)."""
     g = torch.Generator(device=device)
     g.manual_seed(seed)
     return g
+
+
+# The old name, kept only until bertlib/__init__.py and training.py (issue 19's files) import
+# seeded_generator; then this line and its __all__ entry go.
+generator = seeded_generator
 
 
 def get_device(prefer: str | None = None) -> torch.device:

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .utils import generator
+from .utils import seeded_generator
 
 __all__ = [
     "SkipGram",
@@ -81,7 +81,7 @@ class SkipGram(nn.Module):
         self.context = nn.Embedding(vocab_size, dim)
         # word2vec's own init: small random centre vectors, zero context vectors.
         with torch.no_grad():
-            self.centre.weight.uniform_(-0.5 / dim, 0.5 / dim, generator=generator(seed))
+            self.centre.weight.uniform_(-0.5 / dim, 0.5 / dim, generator=seeded_generator(seed))
             self.context.weight.zero_()
 
     def forward(self, centre: torch.Tensor, context: torch.Tensor, negatives: torch.Tensor) -> torch.Tensor:
@@ -198,24 +198,9 @@ def train_skipgram(
         A :class:`Word2Vec` with the centre vectors.
     """
     texts = [tokenize_words(s) if isinstance(s, str) else list(s) for s in sentences]
-    counts = Counter(w for t in texts for w in t)
-    # Most frequent first, ties alphabetical: a deterministic vocabulary.
-    words = sorted((w for w, n in counts.items() if n >= min_count), key=lambda w: (-counts[w], w))
-    if len(words) < 2:
-        raise ValueError(f"Only {len(words)} word(s) occur at least min_count={min_count} times: give more text.")
-    index = {w: i for i, w in enumerate(words)}
-    ids = [[index[w] for w in t if w in index] for t in texts]
-    flat = torch.tensor([i for s in ids for i in s], dtype=torch.long)  # (W,) the whole text as ids
-    sentence_of = torch.repeat_interleave(torch.arange(len(ids)), torch.tensor([len(s) for s in ids]))
-    freq = torch.tensor([counts[w] for w in words], dtype=torch.float)
-    # Negatives come from the unigram distribution raised to 3/4 (rare words drawn more often).
-    noise = freq.pow(0.75) / freq.pow(0.75).sum()
-    share = freq / freq.sum()
-    keep = ((subsample / share).sqrt() + subsample / share).clamp(max=1.0)
-    if subsample <= 0:
-        keep = torch.ones_like(share)
+    words, counts, flat, sentence_of, noise, keep = _corpus_statistics(texts, min_count, subsample)
 
-    g = generator(seed)
+    g = seeded_generator(seed)
     model = SkipGram(len(words), dim, seed=seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     losses: list[float] = []
@@ -240,3 +225,29 @@ def train_skipgram(
     finally:
         torch.set_num_threads(threads)
     return Word2Vec(words, model.centre.weight.detach().clone(), [counts[w] for w in words], losses)
+
+
+def _corpus_statistics(texts: list[list[str]], min_count: int, subsample: float):
+    """What skip-gram samples from: the vocabulary and the text as ids, with noise and keep probabilities.
+
+    Returns:
+        (words, counts, flat (W,) ids of the whole text, sentence_of (W,) each id's sentence,
+        noise (V,) the negatives' distribution, keep (V,) each word's chance to survive subsampling).
+    """
+    counts = Counter(w for t in texts for w in t)
+    # Most frequent first, ties alphabetical: a deterministic vocabulary.
+    words = sorted((w for w, n in counts.items() if n >= min_count), key=lambda w: (-counts[w], w))
+    if len(words) < 2:
+        raise ValueError(f"Only {len(words)} word(s) occur at least min_count={min_count} times: give more text.")
+    index = {w: i for i, w in enumerate(words)}
+    ids = [[index[w] for w in t if w in index] for t in texts]
+    flat = torch.tensor([i for s in ids for i in s], dtype=torch.long)  # (W,) the whole text as ids
+    sentence_of = torch.repeat_interleave(torch.arange(len(ids)), torch.tensor([len(s) for s in ids]))
+    freq = torch.tensor([counts[w] for w in words], dtype=torch.float)
+    # Negatives come from the unigram distribution raised to 3/4 (rare words drawn more often).
+    noise = freq.pow(0.75) / freq.pow(0.75).sum()
+    share = freq / freq.sum()
+    keep = ((subsample / share).sqrt() + subsample / share).clamp(max=1.0)
+    if subsample <= 0:
+        keep = torch.ones_like(share)
+    return words, counts, flat, sentence_of, noise, keep

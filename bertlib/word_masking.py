@@ -129,14 +129,8 @@ class WholeWordPretrainingDataset(PretrainingDataset):
     def mask(self, batch: dict[str, torch.Tensor], generator: torch.Generator | None) -> dict[str, torch.Tensor]:
         words = batch.pop("word_ids")
         words[batch["attention_mask"] == 0] = NO_WORD  # padding is no word
+        mask = batch["attention_mask"]
         batch["input_ids"], batch["labels"] = mask_whole_words(
-            batch["input_ids"],
-            words,
-            self.tokenizer,
-            self.mlm_probability,
-            self.mask_fraction,
-            self.random_fraction,
-            attention_mask=batch["attention_mask"],
-            generator=generator,
+            batch["input_ids"], words, self.tokenizer, **self.masking_rates, attention_mask=mask, generator=generator
         )
         return batch

@@ -6,7 +6,8 @@ from collections import defaultdict
 import pytest
 
 from bertlib.data import Corpus, available_corpora, load_corpus
-from bertlib.world import POLYSEMOUS, make_world, word_senses
+from bertlib.senses import POLYSEMOUS, word_senses
+from bertlib.world import make_world
 
 
 @pytest.fixture(scope="module")

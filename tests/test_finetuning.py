@@ -15,8 +15,9 @@ from bertlib.finetuning import (
     predict,
     unfreeze,
 )
+from bertlib.task_examples import Example
 from bertlib.task_kinds import decode_spans
-from bertlib.tasks import Example, Task, load_task
+from bertlib.tasks import Task, load_task
 
 
 @pytest.fixture(scope="module")

@@ -59,6 +59,8 @@ LAYERS = {
         "__init__",
     },
 }
+LAYERS["data"] |= {"wordpiece", "task_examples", "senses"}  # WordPiece training, task examples, word senses
+LAYERS["top"] |= {"minilm", "code_fingerprint", "submissions"}  # the real MiniLM, the cache's code hash, grading runs
 RANK = {module: rank for rank, modules in enumerate(LAYERS.values()) for module in modules}
 DATA = LAYERS["data"]
 

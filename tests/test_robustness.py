@@ -7,7 +7,9 @@ import torch
 
 import bertlib
 from bertlib import BertConfig, BertForPreTraining, CheckpointError, CheckpointWarning, TrainingConfig
-from bertlib.tasks import Example, Task
+from bertlib.minilm import load_minilm
+from bertlib.task_examples import Example
+from bertlib.tasks import Task
 from tests.helpers import DOCUMENTS, SENTENCES, model_and_batch, tiny_tokenizer
 from tests.test_training import setup
 
@@ -166,7 +168,8 @@ def test_overriding_the_architecture_of_a_checkpoint_is_refused(tmp_path):
     changed = BertForPreTraining.from_pretrained(tmp_path, num_attention_heads=4, allow_architecture_change=True)
     assert changed.config.num_attention_heads == 4
     same = BertForPreTraining.from_pretrained(tmp_path, hidden_dropout_prob=0.2, num_labels=3)  # not architecture
-    assert same.config.num_hidden_layers == 2
+    assert (same.config.hidden_dropout_prob, same.config.num_labels) == (0.2, 3)  # the overrides took
+    assert same.config.num_attention_heads == 3  # and the architecture is the checkpoint's
 
 
 def test_resume_refuses_a_model_with_another_config(tmp_path):
@@ -268,7 +271,7 @@ def test_ordinary_loads_do_not_warn(tmp_path):
                 cls.from_pretrained(tmp_path / source, num_labels=3)
         BertForPreTraining.from_pretrained(tmp_path / "pretraining")
         for cls in TASK_MODELS:  # the real MiniLM (a bare encoder with a pooler)
-            bertlib.pretrained.load_minilm(cls)
+            load_minilm(cls)
     assert [str(w.message) for w in caught] == []
     encoder = bertlib.BertModel.from_pretrained(tmp_path / "pretraining")
     assert encoder.loading_info["unexpected_keys"][0].startswith("cls.")  # recorded, not warned about

@@ -4,7 +4,8 @@ from collections import Counter
 
 import pytest
 
-from bertlib.tasks import _NEGATIVE, _POSITIVE, Task, available_tasks, load_task
+from bertlib.task_examples import NEGATIVE_WORDS, POSITIVE_WORDS
+from bertlib.tasks import Task, available_tasks, load_task
 from bertlib.words import split_words
 
 
@@ -71,7 +72,7 @@ def test_sentiment_words_are_not_enough():
     by_label = [Counter(), Counter()]
     for ex in task.train:
         by_label[ex.label].update(set(split_words(ex.text)))
-    for word in (*_POSITIVE, *_NEGATIVE, "not", "but"):
+    for word in (*POSITIVE_WORDS, *NEGATIVE_WORDS, "not", "but"):
         neg, pos = by_label[0][word], by_label[1][word]
         assert abs(pos - neg) <= 0.35 * (pos + neg), (word, neg, pos)
 

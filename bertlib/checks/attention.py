@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..attention import extended_attention_mask, scaled_dot_product_attention
-from ..utils import generator
+from ..utils import seeded_generator
 from .core import CheckFailure, compare, exercise
 
 # Odd sizes on purpose: a transposed reshape that 4 x 4 would hide shows up here.
@@ -13,7 +13,7 @@ _CASES = [(1, 1, 4, 8), (2, 3, 5, 7), (3, 2, 1, 6)]  # (batch, heads, tokens, he
 
 
 def _qkv(shape, seed):
-    g = generator(seed)
+    g = seeded_generator(seed)
     return [torch.randn(*shape, generator=g) for _ in range(3)]
 
 
@@ -71,7 +71,7 @@ def check_masked_attention(fn) -> str:
 def check_split_heads(fn) -> str:
     """fn(x, num_heads) -> (B, heads, T, H / heads) from x of shape (B, T, H)."""
     for B, T, H, nh in [(2, 5, 12, 3), (1, 7, 8, 2), (3, 1, 10, 5)]:
-        x = torch.randn(B, T, H, generator=generator(H))
+        x = torch.randn(B, T, H, generator=seeded_generator(H))
         want = x.view(B, T, nh, H // nh).transpose(1, 2)
         compare(
             "heads",
@@ -125,7 +125,7 @@ def check_shuffled_tokens(fn) -> str:
     ]
     for i, (B, T, H, nh, order) in enumerate(cases):
         perm = torch.tensor(order)
-        x = torch.randn(B, T, H, generator=generator(40 + i))
+        x = torch.randn(B, T, H, generator=seeded_generator(40 + i))
         layer = _self_attention(i, H, nh)
         with torch.no_grad():
             out = layer(x)[0]

@@ -8,7 +8,7 @@ from torch import nn
 
 from ..config import BertConfig
 from ..model import BertEmbeddings
-from ..utils import generator
+from ..utils import seeded_generator
 from ..word2vec import sgns_loss
 from .core import CheckFailure, compare, exercise
 
@@ -41,7 +41,7 @@ def sinusoidal_encoding(n_positions: int, dim: int) -> torch.Tensor:
 def check_one_hot_lookup(fn) -> str:
     """fn(ids (...,) LongTensor, weight (V, D)) -> (..., D): one_hot(ids) @ weight."""
     for shape, V, D in [((2, 3), 7, 5), ((4,), 11, 3), ((1, 1), 4, 6), ((3, 2), 9, 1)]:
-        g = generator(V * D)
+        g = seeded_generator(V * D)
         weight = torch.randn(V, D, generator=g, requires_grad=True)
         ids = torch.randint(0, V - 1, shape, generator=g)  # the last row is never used, on purpose
         case = f"ids of shape {shape}, weight of shape {(V, D)}"
@@ -125,7 +125,7 @@ def check_sinusoidal_encoding(fn) -> str:
 def check_sgns_loss(fn) -> str:
     """fn(centre (B, D), positive (B, D), negatives (B, K, D)) -> scalar mean loss."""
     for B, K, D in [(4, 3, 5), (1, 1, 2), (7, 5, 3)]:
-        g = generator(B * 100 + K * 10 + D)
+        g = seeded_generator(B * 100 + K * 10 + D)
         c, p, n = (torch.randn(*s, generator=g) * 1.5 for s in [(B, D), (B, D), (B, K, D)])
         want = sgns_loss(c, p, n)
         got = fn(c, p, n)
@@ -160,7 +160,7 @@ def check_sgns_loss(fn) -> str:
 def check_cosine_matrix(fn) -> str:
     """fn(a (N, D), b (M, D)) -> (N, M) cosine similarities between every row of a and every row of b."""
     for N, M, D in [(3, 4, 5), (1, 6, 7), (5, 5, 2)]:
-        g = generator(N + 10 * M + 100 * D)
+        g = seeded_generator(N + 10 * M + 100 * D)
         a = torch.randn(N, D, generator=g) * torch.rand(N, 1, generator=g).mul(5).add(0.1)  # rows of unequal length
         b = torch.randn(M, D, generator=g) * torch.rand(M, 1, generator=g).mul(5).add(0.1)
         want = F.normalize(a, dim=-1) @ F.normalize(b, dim=-1).T
@@ -202,7 +202,7 @@ def check_entity_embeddings(cls) -> str:
             "until training moves the new rows."
         )
     module.eval()
-    g = generator(7)
+    g = seeded_generator(7)
     with torch.no_grad():
         ent.weight.normal_(generator=g)  # non-zero now, so a missing term shows
     for B, T in [(2, 5), (1, 9), (3, 1)]:

@@ -6,7 +6,7 @@ import torch
 
 from ..finetuning import confusion_matrix
 from ..task_kinds import align_word_tags, decode_spans
-from ..utils import generator
+from ..utils import seeded_generator
 from .core import CheckFailure, compare, exercise
 
 # (word_ids, word tags): one word in three pieces, a one-piece sentence, padding after [SEP].
@@ -114,7 +114,7 @@ def check_best_span(fn) -> str:
     start[0, 4], start[0, 2], end[0, 1], end[0, 3] = 5.0, 3.0, 6.0, 2.0
     cases = [(start, end, 3)]
     for i, (B, T, m) in enumerate([(3, 7, 4), (2, 12, 3), (1, 5, 5)]):
-        g = generator(100 + i)
+        g = seeded_generator(100 + i)
         cases.append((torch.randn(B, T, generator=g), torch.randn(B, T, generator=g), m))
     for start, end, m in cases:
         want_s, want_e, _ = decode_spans(start, end, max_answer_length=m)

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from ..constants import IGNORE_INDEX
 from ..tokenization import SPECIAL_TOKENS
-from ..utils import generator
+from ..utils import seeded_generator
 from .core import CheckFailure, compare, exercise
 
 _MASK_ID = SPECIAL_TOKENS.index("[MASK]")  # bertlib's vocabularies start with the special tokens
@@ -19,7 +19,7 @@ _LOSS_CASES = [(2, 5, 11), (3, 7, 13), (1, 4, 6)]
 
 def _labels(B: int, T: int, V: int, seed: int) -> torch.Tensor:
     """(B, T) labels: about a third of the positions labelled, the rest -100, every row padded at the end."""
-    g = generator(seed)
+    g = seeded_generator(seed)
     labels = torch.randint(0, V, (B, T), generator=g)
     keep = torch.rand(B, T, generator=g) < 0.35
     keep[0, 1] = True  # at least one labelled position in the batch
@@ -35,7 +35,7 @@ def _close(got: torch.Tensor, want: torch.Tensor, tol: float = 1e-4) -> bool:
 def check_mlm_loss(fn) -> str:
     """fn(logits (B, T, V), labels (B, T) with -100 at unselected positions) -> the mean loss (a scalar)."""
     for i, (B, T, V) in enumerate(_LOSS_CASES):
-        logits = torch.randn(B, T, V, generator=generator(100 + i))
+        logits = torch.randn(B, T, V, generator=seeded_generator(100 + i))
         labels = _labels(B, T, V, 200 + i)
         case = f"logits of shape {(B, T, V)}, {int((labels != IGNORE_INDEX).sum())} selected positions"
         got = fn(logits.clone(), labels.clone())
@@ -80,7 +80,7 @@ def check_mlm_loss(fn) -> str:
 
 
 def _corruption_case(B: int, T: int, seed: int):
-    g = generator(seed)
+    g = seeded_generator(seed)
     ids = torch.randint(5, 50, (B, T), generator=g)  # ordinary words only (ids 5..49)
     selected = torch.rand(B, T, generator=g) < 0.5
     u = torch.rand(B, T, generator=g)

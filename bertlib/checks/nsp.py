@@ -8,23 +8,23 @@ import torch
 from torch import nn
 
 from ..tokenization import SPECIAL_TOKENS
-from ..utils import generator
+from ..utils import seeded_generator
 from .core import CheckFailure, compare, exercise
 
 _PAD, _CLS, _SEP = map(SPECIAL_TOKENS.index, ("[PAD]", "[CLS]", "[SEP]"))  # bertlib's vocabularies start with them
 
 
 def _pair_batch(lengths: list[tuple[int, int]], seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(input_ids, attention_mask) for rows [CLS] A [SEP] B [SEP] [PAD]...; b = 0 makes a single sentence."""
-    g = generator(seed)
-    rows = []
+    """(input_ids, attention_mask) for sequences [CLS] A [SEP] B [SEP] [PAD]...; b = 0 makes a single sentence."""
+    g = seeded_generator(seed)
+    sequences = []
     for a, b in lengths:
-        row = [_CLS] + torch.randint(5, 60, (a,), generator=g).tolist() + [_SEP]
+        ids = [_CLS] + torch.randint(5, 60, (a,), generator=g).tolist() + [_SEP]
         if b:
-            row += torch.randint(5, 60, (b,), generator=g).tolist() + [_SEP]
-        rows.append(row)
-    T = max(len(r) for r in rows)
-    ids = torch.tensor([r + [_PAD] * (T - len(r)) for r in rows])
+            ids += torch.randint(5, 60, (b,), generator=g).tolist() + [_SEP]
+        sequences.append(ids)
+    T = max(len(s) for s in sequences)
+    ids = torch.tensor([s + [_PAD] * (T - len(s)) for s in sequences])
     return ids, (ids != _PAD).long()
 
 
@@ -85,7 +85,7 @@ def check_nsp_head(fn) -> str:
     for i, (B, T, H) in enumerate([(2, 5, 8), (3, 1, 6), (1, 7, 10)]):
         torch.manual_seed(500 + i)  # the layers' init; the hidden states use an explicit generator
         dense, clf = nn.Linear(H, H), nn.Linear(H, 2)
-        hidden = torch.randn(B, T, H, generator=generator(600 + i))
+        hidden = torch.randn(B, T, H, generator=seeded_generator(600 + i))
         case = f"hidden states of shape {(B, T, H)}"
         with torch.no_grad():
             got = fn(hidden.clone(), dense, clf)

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from ..constants import IGNORE_INDEX
 from ..optimization import warmup_linear_decay
-from ..utils import generator
+from ..utils import seeded_generator
 from .core import CheckFailure, exercise
 
 # (batch, tokens, vocabulary): odd sizes, one example with nothing masked, one with a single target.
@@ -17,7 +17,7 @@ _LOSS_CASES = [(2, 5, 11), (4, 7, 13), (1, 4, 6)]
 
 
 def _loss_inputs(B: int, T: int, V: int, seed: int) -> tuple[torch.Tensor, ...]:
-    g = generator(seed)
+    g = seeded_generator(seed)
     logits = torch.randn(B, T, V, generator=g) * 2
     labels = torch.randint(V, (B, T), generator=g)
     keep = torch.rand(B, T, generator=g) < 0.4

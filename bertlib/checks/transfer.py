@@ -17,7 +17,7 @@ from ..task_heads import (
     BertForSequenceClassification,
     BertForTokenClassification,
 )
-from ..utils import generator
+from ..utils import seeded_generator
 from .core import CheckFailure, compare, exercise
 
 _TASK_MODELS = (BertForSequenceClassification, BertForTokenClassification, BertForQuestionAnswering)
@@ -132,7 +132,7 @@ def check_discriminative_groups(fn) -> str:
 def check_mean_pooling(fn) -> str:
     """fn(last_hidden_state (B, T, H), attention_mask (B, T)) -> (B, H): the mean over real tokens only."""
     for case, (B, T, H) in enumerate([(1, 4, 6), (3, 7, 5), (4, 1, 9), (2, 9, 384)]):
-        g = generator(100 + case)
+        g = seeded_generator(100 + case)
         hidden = torch.randn(B, T, H, generator=g)
         lengths = [max(1, T - 2 * b) for b in range(B)]  # the first example is full, the others padded
         mask = torch.tensor([[1] * n + [0] * (T - n) for n in lengths])
