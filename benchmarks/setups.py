@@ -127,7 +127,7 @@ def make_batches(setup: Setup, n: int, seed: int = 0) -> list[dict[str, torch.Te
     Each is a dict with ``input_ids``, ``token_type_ids``, ``attention_mask`` (B, T),
     ``labels`` (B, T; -100 where nothing is predicted) and ``next_sentence_label`` (B,).
     """
-    g = bertlib.generator(seed)
+    g = bertlib.seeded_generator(seed)
     if setup.data == "random":
         config = setup.config()
         return [_random_batch(setup, config, g) for _ in range(n)]
@@ -144,7 +144,7 @@ def example_sentence(setup: Setup, length: int = 16) -> dict[str, torch.Tensor]:
         tokenizer, _ = town_data(setup.max_length)
         enc = tokenizer("the baker of the town walks her dog to the market every morning .")
         return {k: enc[k] for k in ("input_ids", "token_type_ids", "attention_mask")}
-    g = bertlib.generator(1)
+    g = bertlib.seeded_generator(1)
     ids = torch.randint(5, setup.config().vocab_size, (1, length), generator=g)
     ids[0, 0], ids[0, -1] = 2, 3
     return {"input_ids": ids, "token_type_ids": torch.zeros_like(ids), "attention_mask": torch.ones_like(ids)}

@@ -58,7 +58,7 @@ from .task_heads import (
 from .tokenization import SPECIAL_TOKENS, BertTokenizer, train_tokenizer
 from .training import Trainer
 from .training_config import TrainingConfig
-from .utils import generator, get_device, in_colab, set_seed, setup_notebook, versions
+from .utils import get_device, in_colab, seeded_generator, set_seed, setup_notebook, versions
 from .version import __version__ as __version__
 from .word_masking import WholeWordPretrainingDataset, mask_whole_words
 
@@ -124,7 +124,7 @@ __all__ = [
     "warmup_linear_decay",
     "set_seed",
     "get_device",
-    "generator",
+    "seeded_generator",
     "versions",
     "in_colab",
     "setup_notebook",

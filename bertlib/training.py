@@ -37,7 +37,7 @@ from .optimization import NonFiniteSteps, adamw, default_param_groups, grad_norm
 from .precision import MixedPrecision
 from .trainer_state import data_fingerprint, latest_checkpoint, read_checkpoint, write_checkpoint
 from .training_config import TrainingConfig
-from .utils import generator, get_device
+from .utils import get_device, seeded_generator
 
 __all__ = ["Trainer", "EPOCH_SEED_STRIDE", "STEP_SEED_STRIDE"]
 
@@ -127,7 +127,7 @@ class Trainer:
             epoch = pos // n
             if epoch not in self._perms:
                 self._perms = {
-                    epoch: torch.randperm(n, generator=generator(self.config.seed * EPOCH_SEED_STRIDE + epoch))
+                    epoch: torch.randperm(n, generator=seeded_generator(self.config.seed * EPOCH_SEED_STRIDE + epoch))
                 }
             out.append(int(self._perms[epoch][pos % n]))
         return out
@@ -178,7 +178,7 @@ class Trainer:
         # The whole batch (examples and masks) depends only on (seed, step); ranks and
         # accumulation then feed it in slices, so they change memory use, not the data.
         full = self.train_data.collate(
-            self._indices(self.step, c.batch_size), generator(c.seed * STEP_SEED_STRIDE + self.step)
+            self._indices(self.step, c.batch_size), seeded_generator(c.seed * STEP_SEED_STRIDE + self.step)
         )
         step_loss, extras, bad = self._forward_backward(full)
         self.precision.unscale_(self.optimizer)
@@ -274,7 +274,7 @@ class Trainer:
         totals: dict[str, list[float]] = {}
         bs = self.config.eval_batch_size
         for i, start in enumerate(range(0, len(data), bs)):
-            batch = _to(data.collate(range(start, min(start + bs, len(data))), generator(seed + i)), self.device)
+            batch = _to(data.collate(range(start, min(start + bs, len(data))), seeded_generator(seed + i)), self.device)
             with self.precision.autocast():
                 out = self.model(**batch)
             for k, (s, n) in batch_metrics(out, batch).items():

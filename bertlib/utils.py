@@ -11,7 +11,7 @@ import torch
 
 from .version import __version__
 
-__all__ = ["set_seed", "get_device", "versions", "seeded_generator", "generator", "in_colab", "setup_notebook"]
+__all__ = ["set_seed", "get_device", "versions", "seeded_generator", "in_colab", "setup_notebook"]
 
 
 def set_seed(seed: int = 0, deterministic: bool = True) -> None:
@@ -36,11 +36,6 @@ def seeded_generator(seed: int, device: str | torch.device = "cpu") -> torch.Gen
     g = torch.Generator(device=device)
     g.manual_seed(seed)
     return g
-
-
-# The old name, kept only until bertlib/__init__.py and training.py (issue 19's files) import
-# seeded_generator; then this line and its __all__ entry go.
-generator = seeded_generator
 
 
 def get_device(prefer: str | None = None) -> torch.device:

@@ -38,7 +38,7 @@ def hf_config(config: AlbertConfig, attn: str = "eager"):
 
 
 def padded_batch(vocab_size, seed=0):
-    g = bertlib.generator(seed)
+    g = bertlib.seeded_generator(seed)
     ids = torch.randint(5, vocab_size, (3, 11), generator=g)
     mask = torch.tensor([[1] * 11, [1] * 7 + [0] * 4, [1] * 3 + [0] * 8])
     types = torch.tensor([[0] * 5 + [1] * 6, [0] * 4 + [1] * 3 + [0] * 4, [0] * 11])
@@ -123,7 +123,7 @@ def test_a_pretraining_dataset_batch_trains(pair):
     config, shared, _ = pair
     tokenizer = tiny_tokenizer()
     data = bertlib.PretrainingDataset(bertlib.make_nsp_pairs(DOCUMENTS, seed=0), tokenizer, max_length=24)
-    batch = data.collate(list(range(4)), bertlib.generator(0))
+    batch = data.collate(list(range(4)), bertlib.seeded_generator(0))
     assert {"input_ids", "token_type_ids", "attention_mask", "labels", "next_sentence_label"} <= set(batch)
     model = AlbertForPreTraining(AlbertConfig.preset("test", vocab_size=tokenizer.vocab_size)).train()
     out = model(**batch)

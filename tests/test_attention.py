@@ -32,7 +32,7 @@ def test_the_additive_mask_zeroes_padding_keys_exactly():
     mask = extended_attention_mask(torch.tensor([[1, 1, 0]]), torch.float32)
     assert mask.shape == (1, 1, 1, 3)
     assert mask[0, 0, 0, :2].tolist() == [0.0, 0.0] and mask[0, 0, 0, 2] == torch.finfo(torch.float32).min
-    q = k = v = torch.randn(1, 2, 3, 4, generator=bertlib.generator(0))
+    q = k = v = torch.randn(1, 2, 3, 4, generator=bertlib.seeded_generator(0))
     out, weights = scaled_dot_product_attention(q, k, v, mask)
     assert torch.equal(weights[..., 2], torch.zeros(1, 2, 3))  # no weight at all on the padded key
     torch.testing.assert_close(weights.sum(-1), torch.ones(1, 2, 3))
@@ -40,7 +40,7 @@ def test_the_additive_mask_zeroes_padding_keys_exactly():
 
 
 def test_the_explicit_path_is_the_formula():
-    g = bertlib.generator(1)
+    g = bertlib.seeded_generator(1)
     q, k, v = (torch.randn(2, 3, 5, 4, generator=g) for _ in range(3))
     out, weights = scaled_dot_product_attention(q, k, v)
     by_hand = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(4), dim=-1)
@@ -53,7 +53,7 @@ def test_self_attention_splits_heads_and_masks_padding(attn):
     torch.manual_seed(2)
     config = BertConfig.preset("test", attn_implementation=attn)
     layer = BertSelfAttention(config).eval()
-    x = torch.randn(2, 6, config.hidden_size, generator=bertlib.generator(3))
+    x = torch.randn(2, 6, config.hidden_size, generator=bertlib.seeded_generator(3))
     mask = extended_attention_mask(torch.tensor([[1] * 6, [1] * 4 + [0] * 2]), x.dtype)
     out, weights = layer(x, mask)
     assert out.shape == x.shape and (weights is None) == (attn == "sdpa")

@@ -32,7 +32,7 @@ def test_masked_logits_are_the_full_logits_at_the_labelled_positions():
     torch.manual_seed(4)
     config = BertConfig.preset("test")
     model = BertForPreTraining(config).eval()
-    ids = torch.randint(5, config.vocab_size, (2, 7), generator=bertlib.generator(5))
+    ids = torch.randint(5, config.vocab_size, (2, 7), generator=bertlib.seeded_generator(5))
     labels = torch.full_like(ids, -100)
     labels[0, [1, 5]] = ids[0, [1, 5]]
     labels[1, 3] = ids[1, 3]

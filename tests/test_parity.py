@@ -28,7 +28,7 @@ def hf_config(config: BertConfig, attn: str):
 
 
 def padded_batch(vocab_size, seed=0):
-    g = bertlib.generator(seed)
+    g = bertlib.seeded_generator(seed)
     ids = torch.randint(5, vocab_size, (3, 11), generator=g)
     mask = torch.tensor([[1] * 11, [1] * 7 + [0] * 4, [1] * 3 + [0] * 8])
     types = torch.tensor([[0] * 5 + [1] * 6, [0] * 4 + [1] * 3 + [0] * 4, [0] * 11])
@@ -104,7 +104,7 @@ def test_masked_head_gradients_equal_full_head():
     config = BertConfig.preset("test")
     model = BertForPreTraining(config)
     ids, types, mask = padded_batch(config.vocab_size, seed=3)
-    labels = torch.where(torch.rand(ids.shape, generator=bertlib.generator(4)) < 0.3, ids, -100)
+    labels = torch.where(torch.rand(ids.shape, generator=bertlib.seeded_generator(4)) < 0.3, ids, -100)
     grads = []
     for where in ("all", "masked"):
         model.zero_grad()
@@ -165,7 +165,7 @@ def test_sparse_last_layer_draws_the_same_dropout_numbers():
     config = BertConfig.preset("test", hidden_dropout_prob=0.1)
     model = BertForPreTraining(config).train()
     ids, types, mask = padded_batch(config.vocab_size, seed=9)
-    labels = torch.where(torch.rand(ids.shape, generator=bertlib.generator(10)) < 0.3, ids, -100)
+    labels = torch.where(torch.rand(ids.shape, generator=bertlib.seeded_generator(10)) < 0.3, ids, -100)
     runs = []
     for sparse in (True, False):
         model.config.sparse_last_layer = sparse
@@ -211,7 +211,7 @@ def test_eval_mode_and_extra_outputs_keep_every_position():
     config = BertConfig.preset("test")
     model = BertForPreTraining(config)
     ids, types, mask = padded_batch(config.vocab_size, seed=13)
-    labels = torch.where(torch.rand(ids.shape, generator=bertlib.generator(14)) < 0.3, ids, -100)
+    labels = torch.where(torch.rand(ids.shape, generator=bertlib.seeded_generator(14)) < 0.3, ids, -100)
     assert model.eval()(ids, types, mask, labels=labels).last_hidden_state.shape == (3, 11, config.hidden_size)
     model.train()
     full = (3, 11, config.hidden_size)

@@ -18,7 +18,7 @@ def big_batch():
 def test_masking_statistics_match_the_paper(big_batch):
     tok, batch = big_batch
     ids, mask = batch["input_ids"], batch["attention_mask"]
-    inputs, labels = mask_tokens(ids, tok, attention_mask=mask, generator=bertlib.generator(0))
+    inputs, labels = mask_tokens(ids, tok, attention_mask=mask, generator=bertlib.seeded_generator(0))
     eligible = mask.bool() & ~torch.isin(ids, torch.tensor(sorted(tok.special_token_ids)))
     selected = labels != -100
     n = int(selected.sum())
@@ -36,7 +36,7 @@ def test_masking_statistics_match_the_paper(big_batch):
 def test_special_and_padding_tokens_are_never_selected(big_batch):
     tok, batch = big_batch
     ids, mask = batch["input_ids"], batch["attention_mask"]
-    _, labels = mask_tokens(ids, tok, mlm_probability=1.0, attention_mask=mask, generator=bertlib.generator(1))
+    _, labels = mask_tokens(ids, tok, mlm_probability=1.0, attention_mask=mask, generator=bertlib.seeded_generator(1))
     special = torch.isin(ids, torch.tensor(sorted(tok.special_token_ids))) | ~mask.bool()
     assert (labels[special] == -100).all()
     assert (labels[~special] != -100).all()
@@ -50,7 +50,7 @@ def test_random_replacements_are_never_special_tokens(big_batch):
         mask_fraction=0.0,
         random_fraction=1.0,
         attention_mask=batch["attention_mask"],
-        generator=bertlib.generator(2),
+        generator=bertlib.seeded_generator(2),
     )
     replaced = inputs[labels != -100]
     assert not torch.isin(replaced, torch.tensor(sorted(tok.special_token_ids))).any()
@@ -58,9 +58,9 @@ def test_random_replacements_are_never_special_tokens(big_batch):
 
 def test_masking_is_reproducible_by_generator(big_batch):
     tok, batch = big_batch
-    a = mask_tokens(batch["input_ids"][:50], tok, generator=bertlib.generator(3))
-    b = mask_tokens(batch["input_ids"][:50], tok, generator=bertlib.generator(3))
-    c = mask_tokens(batch["input_ids"][:50], tok, generator=bertlib.generator(4))
+    a = mask_tokens(batch["input_ids"][:50], tok, generator=bertlib.seeded_generator(3))
+    b = mask_tokens(batch["input_ids"][:50], tok, generator=bertlib.seeded_generator(3))
+    c = mask_tokens(batch["input_ids"][:50], tok, generator=bertlib.seeded_generator(4))
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) and not torch.equal(a[1], c[1])
 
 
@@ -96,12 +96,12 @@ def test_nsp_clear_errors(docs, words):
 def test_pretraining_batches():
     tok = tiny_tokenizer()
     data = PretrainingDataset(make_nsp_pairs(DOCUMENTS, seed=0), tok, max_length=16)
-    batch = data.collate([0, 1, 2], bertlib.generator(0))
+    batch = data.collate([0, 1, 2], bertlib.seeded_generator(0))
     assert set(batch) == {"input_ids", "token_type_ids", "attention_mask", "labels", "next_sentence_label"}
     assert batch["input_ids"].shape == batch["labels"].shape and batch["input_ids"].shape[1] <= 16
     assert batch["next_sentence_label"].shape == (3,)
     assert (batch["labels"][batch["attention_mask"] == 0] == -100).all()
-    mlm_only = PretrainingDataset(SENTENCES, tok, max_length=16, nsp=False).collate([0, 1], bertlib.generator(0))
+    mlm_only = PretrainingDataset(SENTENCES, tok, max_length=16, nsp=False).collate([0, 1], bertlib.seeded_generator(0))
     assert "next_sentence_label" not in mlm_only
     with pytest.raises(ValueError, match="empty"):
         PretrainingDataset([], tok)

@@ -35,7 +35,7 @@ def rotary_config(**overrides) -> BertConfig:
 
 def test_scores_depend_on_the_distance_only():
     """q at position i against k at j: the same score for every (i, j) with the same j - i (paper, eq. 16)."""
-    g = bertlib.generator(0)
+    g = bertlib.seeded_generator(0)
     q, k = (
         torch.randn(1, 1, 1, 16, generator=g, dtype=torch.float64),
         torch.randn(1, 1, 1, 16, generator=g, dtype=torch.float64),
@@ -56,7 +56,7 @@ def test_scores_depend_on_the_distance_only():
 def test_rotation_equals_roformers():
     """Same angles (base 10000, adjacent pairs) and same rotation as transformers' RoFormer."""
     T, d = 50, 8
-    g = bertlib.generator(1)
+    g = bertlib.seeded_generator(1)
     q, k = torch.randn(2, 3, T, d, generator=g), torch.randn(2, 3, T, d, generator=g)
     table = RoFormerSinusoidalPositionalEmbedding(T, d).create_weight()  # (T, d): sines, then cosines
     their_q, their_k = RoFormerSelfAttention.apply_rotary_position_embeddings(table[None, None], q, k)
@@ -96,7 +96,7 @@ def test_rotary_bert_matches_transformers_roformer(our_attn):
     loaded = theirs.load_state_dict(ours.state_dict(), strict=False)
     assert loaded.missing_keys == ["encoder.embed_positions.weight"] and loaded.unexpected_keys == []  # its sinusoids
     assert not any("position" in name for name in ours.state_dict())  # no learned position table
-    ids = torch.randint(5, config.vocab_size, (3, 11), generator=bertlib.generator(3))
+    ids = torch.randint(5, config.vocab_size, (3, 11), generator=bertlib.seeded_generator(3))
     mask = torch.tensor([[1] * 11, [1] * 7 + [0] * 4, [1] * 3 + [0] * 8])
     with torch.no_grad():
         a = ours(ids, None, mask, output_hidden_states=True)
@@ -114,7 +114,9 @@ def test_rotary_runs_past_the_training_length_and_absolute_does_not():
     torch.manual_seed(4)
     config = rotary_config()
     model = BertForPreTraining(config).eval()
-    long = torch.randint(5, config.vocab_size, (2, 2 * config.max_position_embeddings), generator=bertlib.generator(5))
+    long = torch.randint(
+        5, config.vocab_size, (2, 2 * config.max_position_embeddings), generator=bertlib.seeded_generator(5)
+    )
     with torch.no_grad():
         out = model(long, output_attentions=True)
     assert out.prediction_logits.shape == (2, 80, config.vocab_size) and out.attentions[0].shape[-1] == 80
@@ -128,7 +130,7 @@ def test_sparse_last_layer_keeps_the_query_positions():
     """A training step runs the last layer at [CLS] + labelled rows only: each kept query keeps its position."""
     torch.manual_seed(6)
     model = BertForPreTraining(rotary_config()).train()
-    ids = torch.randint(5, 101, (3, 11), generator=bertlib.generator(7))
+    ids = torch.randint(5, 101, (3, 11), generator=bertlib.seeded_generator(7))
     labels = torch.full_like(ids, -100)
     labels[0, [3, 9]] = ids[0, [3, 9]]
     labels[2, [1, 5, 6, 10]] = ids[2, [1, 5, 6, 10]]
@@ -156,7 +158,7 @@ def test_checkpoint_round_trip_keeps_rotary(tmp_path):
     assert (saved.position_embedding_type, saved.rotary_base) == ("rotary", 500.0)
     back = BertForPreTraining.from_pretrained(tmp_path)
     assert back.loading_info == {"missing_keys": [], "unexpected_keys": []}
-    ids = torch.randint(5, 101, (2, 60), generator=bertlib.generator(9))  # longer than max_position_embeddings
+    ids = torch.randint(5, 101, (2, 60), generator=bertlib.seeded_generator(9))  # longer than max_position_embeddings
     with torch.no_grad():
         torch.testing.assert_close(back(ids).prediction_logits, model(ids).prediction_logits, atol=0, rtol=0)
     with pytest.raises(CheckpointError, match="rotary_base=500.0"):

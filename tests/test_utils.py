@@ -30,9 +30,9 @@ def test_set_seed_repeats_every_random_stream():
 
 def test_generator_is_explicit_and_leaves_the_global_stream_alone():
     state = torch.random.get_rng_state()
-    a = torch.rand(3, generator=bertlib.generator(5))
-    b = torch.rand(3, generator=bertlib.generator(5))
-    assert torch.equal(a, b) and not torch.equal(a, torch.rand(3, generator=bertlib.generator(6)))
+    a = torch.rand(3, generator=bertlib.seeded_generator(5))
+    b = torch.rand(3, generator=bertlib.seeded_generator(5))
+    assert torch.equal(a, b) and not torch.equal(a, torch.rand(3, generator=bertlib.seeded_generator(6)))
     assert torch.equal(torch.random.get_rng_state(), state)
 
 

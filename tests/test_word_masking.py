@@ -36,7 +36,11 @@ def word_groups(word_ids: list):
 def test_every_piece_of_a_word_is_selected_together(pieces):
     tok, enc = pieces
     _, labels = mask_whole_words(
-        enc["input_ids"], enc["word_ids"], tok, attention_mask=enc["attention_mask"], generator=bertlib.generator(0)
+        enc["input_ids"],
+        enc["word_ids"],
+        tok,
+        attention_mask=enc["attention_mask"],
+        generator=bertlib.seeded_generator(0),
     )
     groups = word_groups(enc["word_ids"])
     multi = [g for g in groups if g[2] - g[1] > 1]
@@ -55,7 +59,9 @@ def test_every_piece_of_a_word_is_selected_together(pieces):
 def test_selected_tokens_are_corrupted_80_10_10_and_specials_never_selected(pieces):
     tok, enc = pieces
     ids, mask = enc["input_ids"], enc["attention_mask"]
-    inputs, labels = mask_whole_words(ids, enc["word_ids"], tok, attention_mask=mask, generator=bertlib.generator(1))
+    inputs, labels = mask_whole_words(
+        ids, enc["word_ids"], tok, attention_mask=mask, generator=bertlib.seeded_generator(1)
+    )
     selected = labels != -100
     special = torch.isin(ids, torch.tensor(sorted(tok.special_token_ids))) | ~mask.bool()
     assert not selected[special].any()
@@ -78,7 +84,7 @@ def test_word_ids_that_restart_in_the_second_sentence_are_different_words(pieces
             enc["word_ids"],
             tok,
             attention_mask=enc["attention_mask"],
-            generator=bertlib.generator(seed),
+            generator=bertlib.seeded_generator(seed),
         )
         for r, b in enumerate(first_b):
             a_picked, b_picked = labels[r, 1] != -100, labels[r, b] != -100
@@ -91,15 +97,15 @@ def test_word_ids_that_restart_in_the_second_sentence_are_different_words(pieces
 def test_same_generator_gives_the_same_masks_and_tensor_word_ids_equal_lists(pieces):
     tok, enc = pieces
     args = (enc["input_ids"][:64], enc["word_ids"][:64], tok)
-    first = mask_whole_words(*args, attention_mask=enc["attention_mask"][:64], generator=bertlib.generator(7))
+    first = mask_whole_words(*args, attention_mask=enc["attention_mask"][:64], generator=bertlib.seeded_generator(7))
     again = mask_whole_words(
         enc["input_ids"][:64],
         word_ids_tensor(enc["word_ids"][:64]),
         tok,
         attention_mask=enc["attention_mask"][:64],
-        generator=bertlib.generator(7),
+        generator=bertlib.seeded_generator(7),
     )
-    other = mask_whole_words(*args, attention_mask=enc["attention_mask"][:64], generator=bertlib.generator(8))
+    other = mask_whole_words(*args, attention_mask=enc["attention_mask"][:64], generator=bertlib.seeded_generator(8))
     assert torch.equal(first[0], again[0]) and torch.equal(first[1], again[1])
     assert not torch.equal(first[1], other[1])
 
@@ -129,7 +135,7 @@ def test_whole_word_dataset_trains_the_model_on_sentences_and_pairs():
         WholeWordPretrainingDataset(SENTENCES, tok, nsp=False, mlm_probability=0.5),
         WholeWordPretrainingDataset(pairs, tok, max_length=32, mlm_probability=0.5),
     ):
-        batch = data.collate(range(len(data)), bertlib.generator(0))
+        batch = data.collate(range(len(data)), bertlib.seeded_generator(0))
         assert "word_ids" not in batch
         enc_words = [ex["word_ids"] for ex in data.examples]
         for r, row in enumerate(enc_words):
