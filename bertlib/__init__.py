@@ -25,7 +25,15 @@ from .heads import BertForPreTraining, BertForPreTrainingOutput
 from .history import History
 from .model import BertModel, BertModelOutput
 from .optimization import default_param_groups, warmup_linear_decay
-from .pretraining import PretrainingDataset, SentencePair, make_nsp_pairs, mask_tokens
+from .pretraining import (
+    IN_ORDER,
+    SWAPPED,
+    PretrainingDataset,
+    SentencePair,
+    make_nsp_pairs,
+    make_sop_pairs,
+    mask_tokens,
+)
 from .task_heads import (
     BertForQuestionAnswering,
     BertForSequenceClassification,
@@ -66,6 +74,9 @@ __all__ = [
     "mask_whole_words",
     "WholeWordPretrainingDataset",
     "make_nsp_pairs",
+    "make_sop_pairs",
+    "IN_ORDER",
+    "SWAPPED",
     "SentencePair",
     "PretrainingDataset",
     "IS_NEXT",

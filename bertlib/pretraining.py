@@ -17,7 +17,19 @@ from .batches import EncodedDataset
 from .constants import IGNORE_INDEX, IS_NEXT, NOT_NEXT
 from .tokenization import BertTokenizer
 
-__all__ = ["mask_tokens", "SentencePair", "make_nsp_pairs", "PretrainingDataset"]
+__all__ = [
+    "mask_tokens",
+    "SentencePair",
+    "make_nsp_pairs",
+    "make_sop_pairs",
+    "IN_ORDER",
+    "SWAPPED",
+    "PretrainingDataset",
+]
+
+# Sentence-order labels (ALBERT): 0 keeps the original order, 1 swaps the two sentences,
+# as Hugging Face's ``sentence_order_label``. They share the NSP head's two outputs.
+IN_ORDER, SWAPPED = IS_NEXT, NOT_NEXT
 
 
 def mask_tokens(
@@ -118,6 +130,41 @@ def make_nsp_pairs(documents: Sequence[Sequence[str]], seed: int = 0, p_next: fl
                 k = rng.randrange(len(docs) - 1)
                 other = docs[k if k < i else k + 1]  # any document but this one
                 pairs.append(SentencePair(doc[j], rng.choice(other), NOT_NEXT))
+    return pairs
+
+
+def make_sop_pairs(documents: Sequence[Sequence[str]], seed: int = 0, p_swap: float = 0.5) -> list[SentencePair]:
+    """Build sentence-order-prediction pairs (ALBERT, Lan et al. 2020, section 3.1).
+
+    For every sentence that has a successor in its document, the pair is the two
+    consecutive sentences: in their order with label ``IN_ORDER`` (0), or, with
+    probability ``p_swap``, swapped with label ``SWAPPED`` (1). Both sentences always
+    come from the same document, so a change of topic or person says nothing: only
+    their order does.
+
+    Args:
+        documents: each a list of sentences in order.
+        seed: seeds the ``random.Random`` that makes every choice (one draw per pair).
+        p_swap: probability that a pair is swapped.
+    """
+    if isinstance(documents, str) or any(isinstance(d, str) for d in documents):
+        raise TypeError(
+            "make_sop_pairs needs documents as lists of sentences, e.g. [[s1, s2], [s3, s4]], "
+            "not a list of strings (each string would be read as a document of single characters)."
+        )
+    if not 0.0 <= p_swap <= 1.0:
+        raise ValueError(f"p_swap is a probability: it must be in [0, 1], got {p_swap}.")
+    docs = [list(d) for d in documents]
+    if not any(len(d) >= 2 for d in docs):
+        raise ValueError("SOP needs at least one document with two sentences (a sentence and its successor).")
+    rng = random.Random(seed)
+    pairs = []
+    for doc in docs:
+        for j in range(len(doc) - 1):
+            if rng.random() < p_swap:
+                pairs.append(SentencePair(doc[j + 1], doc[j], SWAPPED))
+            else:
+                pairs.append(SentencePair(doc[j], doc[j + 1], IN_ORDER))
     return pairs
 
 
