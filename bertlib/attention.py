@@ -2,7 +2,8 @@
 
 ``BertSelfAttention`` has two paths that compute the same thing: an explicit
 one that returns the attention weights (for the visualizations) and PyTorch's
-fused ``scaled_dot_product_attention``.
+fused ``scaled_dot_product_attention``. With rotary positions (RoPE) both paths
+rotate the queries and keys first (:mod:`bertlib.rotary`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import BertConfig
+from .rotary import rotate
 
 __all__ = ["BertSelfAttention", "extended_attention_mask", "scaled_dot_product_attention"]
 
@@ -71,6 +73,8 @@ class BertSelfAttention(nn.Module):
         self.value = nn.Linear(config.hidden_size, config.hidden_size)
         self.dropout = nn.Dropout(config.attention_probs_dropout_prob)
         self.attn_implementation = config.attn_implementation
+        # RoPE's angle base, or None with learned absolute positions (added by the embeddings).
+        self.rotary_base = config.rotary_base if config.position_embedding_type == "rotary" else None
 
     def forward(
         self, x: torch.Tensor, mask: torch.Tensor | None = None, output_attentions: bool = False
@@ -85,8 +89,13 @@ class BertSelfAttention(nn.Module):
         xv: torch.Tensor,
         mask: torch.Tensor | None = None,
         output_attentions: bool = False,
+        query_positions: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Projected queries (B, Tq, H), keys and values (B, T, H) -> (B, Tq, H), weights or None."""
+        """Projected queries (B, Tq, H), keys and values (B, T, H) -> (B, Tq, H), weights or None.
+
+        ``query_positions`` (B, Tq) are the queries' positions among the T keys when they are
+        not 0..Tq-1 (the sparse last layer's kept rows); only rotary positions read them.
+        """
         B, Tq, H = xq.shape
         T = xk.size(1)
         nh, hs = self.num_attention_heads, self.attention_head_size
@@ -94,6 +103,10 @@ class BertSelfAttention(nn.Module):
         q = xq.view(B, Tq, nh, hs).transpose(1, 2)  # (B, nh, Tq, hs)
         k = xk.view(B, T, nh, hs).transpose(1, 2)
         v = xv.view(B, T, nh, hs).transpose(1, 2)
+        if self.rotary_base is not None:  # RoPE: turn queries and keys by their positions
+            keys_at = torch.arange(T, device=xk.device)
+            q = rotate(q, keys_at[:Tq] if query_positions is None else query_positions, self.rotary_base)
+            k = rotate(k, keys_at, self.rotary_base)
         if output_attentions or self.attn_implementation == "eager":
             out, weights = scaled_dot_product_attention(q, k, v, mask, self.dropout)
         else:

@@ -11,7 +11,7 @@ import math
 import os
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from .checkpoint import atomic_write
 
@@ -26,7 +26,6 @@ _IGNORED_HF_KEYS = {
     "transformers_version",
     "_name_or_path",
     "gradient_checkpointing",
-    "position_embedding_type",
     "use_cache",
     "is_decoder",
     "add_cross_attention",
@@ -68,7 +67,7 @@ class BertConfig:
     hidden_act: str = "gelu"  # the exact (erf) GELU, as in BERT
     hidden_dropout_prob: float = 0.1  # dropout after embeddings and every sub-layer
     attention_probs_dropout_prob: float = 0.1  # dropout on attention weights (0 allows fused SDPA kernels)
-    max_position_embeddings: int = 512  # longest input: positions are learned, so this is a hard cap
+    max_position_embeddings: int = 512  # longest input: learned positions make it a hard cap (not rotary ones)
     type_vocab_size: int = 2  # segment ids: 0 for sentence A, 1 for sentence B
     initializer_range: float = 0.02  # std of the normal init of weights
     layer_norm_eps: float = 1e-12  # BERT's LayerNorm epsilon (PyTorch's default is 1e-5)
@@ -79,6 +78,24 @@ class BertConfig:
     # where they read it (bertlib.sparse_last_layer; same loss and gradients). Kept out of
     # config.json and of the printed config.
     sparse_last_layer: bool = field(default=True, repr=False)
+    # "absolute": a learned vector per position, added to the input (BERT; caps the length at
+    # max_position_embeddings). "rotary": no position table; queries and keys are rotated by
+    # their position in every layer (RoPE, Su et al. 2021; bertlib.rotary), so any length runs.
+    position_embedding_type: str = field(default="absolute", repr=False, metadata={"shown_if_changed": True})
+    rotary_base: float = field(default=10000.0, repr=False, metadata={"shown_if_changed": True})  # RoPE's angle base
+
+    model_type: ClassVar[str] = "bert"  # written to config.json, as Hugging Face does
+    architecture: ClassVar[str] = "BertForPreTraining"
+
+    def __repr__(self) -> str:
+        # The dataclass repr, plus the position fields only when they differ from BERT's, so a
+        # printed default config reads as it always has.
+        shown = [
+            f
+            for f in fields(self)
+            if f.repr or (f.metadata.get("shown_if_changed") and getattr(self, f.name) != f.default)
+        ]
+        return f"{type(self).__qualname__}(" + ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in shown) + ")"
 
     def __post_init__(self) -> None:
         positive = (
@@ -124,6 +141,25 @@ class BertConfig:
             )
         if self.layer_norm_eps <= 0 or self.initializer_range <= 0:
             raise ValueError("layer_norm_eps and initializer_range must be positive.")
+        self._check_positions()
+
+    def _check_positions(self) -> None:
+        kind = self.position_embedding_type
+        if kind not in ("absolute", "rotary"):
+            raise ValueError(
+                f"position_embedding_type must be 'absolute' (learned positions, as BERT) or 'rotary' "
+                f"(RoPE, bertlib.rotary); got {kind!r}. bertlib does not implement Hugging Face's "
+                f"'relative_key' / 'relative_key_query' (Shaw et al. 2018): use 'rotary' for relative positions."
+            )
+        base = self.rotary_base
+        if not isinstance(base, (int, float)) or isinstance(base, bool) or not math.isfinite(base) or base <= 1:
+            raise ValueError(f"rotary_base must be a finite number above 1 (RoPE uses 10000), got {base!r}.")
+        if kind == "rotary" and self.head_size % 2:
+            raise ValueError(
+                f"Rotary positions rotate pairs of dimensions, so the head size must be even; "
+                f"hidden_size {self.hidden_size} / {self.num_attention_heads} heads = {self.head_size}. "
+                f"Change hidden_size or num_attention_heads so that hidden_size / heads is even."
+            )
 
     @property
     def head_size(self) -> int:
@@ -149,7 +185,9 @@ class BertConfig:
         d = asdict(self)
         d.pop("attn_implementation")  # runtime choices, not part of the weights' description
         d.pop("sparse_last_layer")
-        d.update(model_type="bert", architectures=["BertForPreTraining"], position_embedding_type="absolute")
+        if self.position_embedding_type != "rotary":
+            d.pop("rotary_base")  # only rotary positions use it; BERT's config.json stays as it was
+        d.update(model_type=self.model_type, architectures=[self.architecture])
         return d
 
     @classmethod
@@ -165,10 +203,13 @@ class BertConfig:
         d = dict(d)
         if "id2label" in d and "num_labels" not in d:
             d["num_labels"] = len(d["id2label"])
-        if d.get("model_type", "bert") != "bert":
-            raise ValueError(f"config.json describes a {d['model_type']!r} model; bertlib loads BERT models only.")
-        if d.get("position_embedding_type", "absolute") != "absolute":
-            raise ValueError("bertlib supports learned absolute position embeddings only.")
+        if d.get("model_type", cls.model_type) != cls.model_type:
+            loaders = {"bert": "BertConfig / BertModel", "albert": "AlbertConfig / AlbertModel"}
+            hint = f"load it with bertlib's {loaders[d['model_type']]}" if d["model_type"] in loaders else ""
+            raise ValueError(
+                f"config.json describes a {d['model_type']!r} model, not a {cls.model_type!r} one"
+                + (f"; {hint}." if hint else "; bertlib loads BERT and ALBERT models only.")
+            )
         unknown = set(d) - names - _IGNORED_HF_KEYS
         if unknown:
             raise ValueError(f"config.json has fields bertlib does not know: {sorted(unknown)}.")

@@ -57,24 +57,32 @@ class BertModelOutput:
 
 
 class BertEmbeddings(nn.Module):
-    """Token + segment + position embeddings, summed, then LayerNorm and dropout (paper, fig. 2)."""
+    """Token + segment + position embeddings, summed, then LayerNorm and dropout (paper, fig. 2).
 
-    def __init__(self, config: BertConfig):
+    With ``position_embedding_type="rotary"`` there is no position table: positions enter
+    in every layer's attention instead (:mod:`bertlib.rotary`). ``size`` is the width of
+    the vectors, ``hidden_size`` unless given (ALBERT's smaller embedding size E).
+    """
+
+    def __init__(self, config: BertConfig, size: int | None = None):
         super().__init__()
         self.config = config
-        self.word_embeddings = nn.Embedding(config.vocab_size, config.hidden_size, padding_idx=config.pad_token_id)
-        self.position_embeddings = nn.Embedding(config.max_position_embeddings, config.hidden_size)
-        self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.hidden_size)
-        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        size = size or config.hidden_size
+        self.word_embeddings = nn.Embedding(config.vocab_size, size, padding_idx=config.pad_token_id)
+        self.position_embeddings = None
+        if config.position_embedding_type == "absolute":
+            self.position_embeddings = nn.Embedding(config.max_position_embeddings, size)
+            # Not saved in checkpoints (as in Hugging Face): 0..max_len-1 is rebuilt here.
+            self.register_buffer("position_ids", torch.arange(config.max_position_embeddings)[None], persistent=False)
+        self.token_type_embeddings = nn.Embedding(config.type_vocab_size, size)
+        self.LayerNorm = nn.LayerNorm(size, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
-        # Not saved in checkpoints (as in Hugging Face): 0..max_len-1 is rebuilt here.
-        self.register_buffer("position_ids", torch.arange(config.max_position_embeddings)[None], persistent=False)
 
     def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
         """(B, T) token ids and segment ids -> (B, T, H) input vectors."""
         T = input_ids.size(1)
         c = self.config
-        if T > c.max_position_embeddings:
+        if self.position_embeddings is not None and T > c.max_position_embeddings:
             raise ValueError(
                 f"The input has {T} tokens but this model has only {c.max_position_embeddings} position "
                 f"embeddings (learned positions cap the length). Truncate the input, e.g. "
@@ -109,6 +117,10 @@ class BertEmbeddings(nn.Module):
         elif token_type_ids.numel() and int(token_type_ids.max()) >= c.type_vocab_size:
             raise ValueError(
                 f"Segment id {int(token_type_ids.max())} is out of range: this model has {c.type_vocab_size} segment types (0 = sentence A, 1 = sentence B)."
+            )
+        if self.position_embeddings is None:  # rotary: positions are added in attention, not here
+            return self.dropout(
+                self.LayerNorm(self.word_embeddings(input_ids) + self.token_type_embeddings(token_type_ids))
             )
         x = (
             self.word_embeddings(input_ids)

@@ -32,6 +32,7 @@ class PreTrainedMixin:
     """``save_pretrained`` and ``from_pretrained`` for every bertlib model class."""
 
     base_model_prefix = "bert"
+    config_class: type[BertConfig] = BertConfig  # what config.json is read as (AlbertConfig for ALBERT)
     _tied_weights: dict[str, str] = {}  # alias key -> the key it shares storage with
     # Regular expressions (as in Hugging Face) of keys whose absence, or presence, in a checkpoint is
     # ordinary for this class: a new task head, a pretraining head it drops. Others are warned about.
@@ -90,7 +91,7 @@ class PreTrainedMixin:
                 f"Checkpoint folder {directory} does not exist. Train and save a model first "
                 f"(model.save_pretrained(folder)) or check the path."
             )
-        saved = BertConfig.load(directory / CONFIG_NAME)
+        saved = cls.config_class.load(directory / CONFIG_NAME)
         changed = {
             k: (getattr(saved, k), v)
             for k, v in config_overrides.items()
@@ -104,7 +105,7 @@ class PreTrainedMixin:
                 f"checkpoint's weights as a different model. Leave it out, or pass allow_architecture_change=True "
                 f"if that is what you mean."
             )
-        config = BertConfig.load(directory / CONFIG_NAME, **config_overrides)
+        config = cls.config_class.load(directory / CONFIG_NAME, **config_overrides)
         _check_tokenizer_file(directory / TOKENIZER_NAME, config)
         model = cls(config)
         state = load_tensors(directory / WEIGHTS_NAME)
@@ -191,7 +192,14 @@ def _some(keys: list[str], at_most: int = 10) -> str:
 
 # Config fields that change what the stored weights compute while every shape still fits (a changed
 # shape field fails the shape check instead): a checkpoint's values must not be overridden silently.
-_ARCHITECTURE = ("num_hidden_layers", "num_attention_heads", "hidden_act", "layer_norm_eps")
+_ARCHITECTURE = (
+    "num_hidden_layers",
+    "num_attention_heads",
+    "hidden_act",
+    "layer_norm_eps",
+    "position_embedding_type",
+    "rotary_base",
+)
 
 
 def _modern_key(key: str) -> str:

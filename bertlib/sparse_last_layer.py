@@ -108,7 +108,9 @@ def _last_layer_at(layer: BertLayer, x: torch.Tensor, mask: torch.Tensor | None,
     # Keys and values from every token, queries (and all that follows) only from the kept ones.
     xq = x.gather(1, rows.index[..., None].expand(-1, -1, x.size(-1)))  # (B, Tq, H)
     attention = layer.attention.self
-    h, _ = attention.attend(attention.query(xq), attention.key(x), attention.value(x), mask)  # (B, Tq, H)
+    h, _ = attention.attend(  # (B, Tq, H); rotary positions need to know where the queries sit
+        attention.query(xq), attention.key(x), attention.value(x), mask, query_positions=rows.index
+    )
     h, xq = h[rows.valid], xq[rows.valid]  # filler dropped: (N, H), row-major like rows.flat
     a = _residual_at(layer.attention.output, h, xq, rows)
     return _residual_at(layer.output, layer.intermediate(a), a, rows)
