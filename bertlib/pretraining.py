@@ -156,7 +156,7 @@ def make_sop_pairs(documents: Sequence[Sequence[str]], seed: int = 0, p_swap: fl
         raise ValueError(f"p_swap is a probability: it must be in [0, 1], got {p_swap}.")
     docs = [list(d) for d in documents]
     if not any(len(d) >= 2 for d in docs):
-        raise ValueError("SOP needs at least one document with two sentences (a sentence and its successor).")
+        raise ValueError("SOP needs at least one document with at least two sentences (a sentence and its successor).")
     rng = random.Random(seed)
     pairs = []
     for doc in docs:
