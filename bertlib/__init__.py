@@ -21,9 +21,27 @@ from .batches import EncodedDataset
 from .checkpoint import CheckpointError, CheckpointWarning
 from .config import PRESETS, BertConfig
 from .constants import IGNORE_INDEX, IS_NEXT, NOT_NEXT
+from .electra import (
+    ElectraConfig,
+    ElectraForMaskedLM,
+    ElectraForPreTraining,
+    ElectraForPreTrainingOutput,
+    ElectraMaskedLMOutput,
+    ElectraModel,
+    generator_config,
+)
 from .heads import BertForPreTraining, BertForPreTrainingOutput
 from .history import History
 from .model import BertModel, BertModelOutput
+from .objectives.distillation import Distillation, DistillationOutput, distillation_loss, soft_target_loss
+from .objectives.mlm import masked_logits, mlm_loss
+from .objectives.replaced_tokens import (
+    ReplacedTokenDetection,
+    ReplacedTokenDetectionOutput,
+    rtd_labels,
+    sample_replacements,
+)
+from .objectives.sentence_pairs import sentence_pair_loss
 from .optimization import default_param_groups, warmup_linear_decay
 from .pretraining import (
     IN_ORDER,
@@ -77,6 +95,24 @@ __all__ = [
     "make_sop_pairs",
     "IN_ORDER",
     "SWAPPED",
+    "masked_logits",
+    "mlm_loss",
+    "sentence_pair_loss",
+    "soft_target_loss",
+    "distillation_loss",
+    "Distillation",
+    "DistillationOutput",
+    "ElectraConfig",
+    "generator_config",
+    "ElectraModel",
+    "ElectraForMaskedLM",
+    "ElectraForPreTraining",
+    "ElectraMaskedLMOutput",
+    "ElectraForPreTrainingOutput",
+    "ReplacedTokenDetection",
+    "ReplacedTokenDetectionOutput",
+    "rtd_labels",
+    "sample_replacements",
     "SentencePair",
     "PretrainingDataset",
     "IS_NEXT",

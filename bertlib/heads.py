@@ -10,14 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from . import sparse_last_layer
 from .config import BertConfig
 from .constants import IGNORE_INDEX
-from .losses import check_labels, mean_loss
+from .losses import check_labels
 from .model import ACT2FN, BertModel, BertPreTrainedModel
+from .objectives.mlm import masked_logits, mlm_loss
+from .objectives.sentence_pairs import sentence_pair_loss
 
 __all__ = ["BertForPreTraining", "BertForPreTrainingOutput"]
 
@@ -92,6 +93,8 @@ class BertPreTrainingHeads(nn.Module):
 class BertForPreTraining(BertPreTrainedModel):
     """BERT with both pretraining heads: masked-token prediction and next sentence prediction.
 
+    The losses are those of :mod:`bertlib.objectives.mlm` and :mod:`bertlib.objectives.sentence_pairs`.
+
     In training mode with the masked head (the default with labels) the last encoder
     layer runs only where the heads read it: [CLS] (for NSP) and the labelled positions
     (:mod:`bertlib.sparse_last_layer`; ``BertConfig(sparse_last_layer=False)`` runs it
@@ -155,14 +158,14 @@ class BertForPreTraining(BertPreTrainedModel):
             attentions=out.attentions,
         )
         if logits_at == "masked":
-            res.masked_logits, res.masked_labels = self._masked_lm_logits(hidden, hidden_labels)
-            res.mlm_loss = mean_loss(res.masked_logits, res.masked_labels)
+            res.masked_logits, res.masked_labels = masked_logits(self.cls.predictions, hidden, hidden_labels)
+            res.mlm_loss = mlm_loss(res.masked_logits, res.masked_labels)
         else:
             res.prediction_logits = self.cls.predictions(hidden)  # (B, T, V)
             if labels is not None:
-                res.mlm_loss = mean_loss(res.prediction_logits.flatten(0, 1), labels.flatten())
+                res.mlm_loss = mlm_loss(res.prediction_logits, labels)
         if next_sentence_label is not None:
-            res.nsp_loss = F.cross_entropy(res.seq_relationship_logits, next_sentence_label.view(-1))
+            res.nsp_loss = sentence_pair_loss(res.seq_relationship_logits, next_sentence_label)
         parts = [x for x in (res.mlm_loss, res.nsp_loss) if x is not None]
         res.loss = sum(parts) if parts else None
         return res
@@ -184,8 +187,3 @@ class BertForPreTraining(BertPreTrainedModel):
         if next_sentence_label is not None:
             check_labels(next_sentence_label, 2, "NSP label", "0 (IsNext) or 1 (NotNext)")
         return logits_at
-
-    def _masked_lm_logits(self, hidden: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Vocabulary scores (N, V) and true ids (N,) at the N labelled rows of ``hidden`` (..., H)."""
-        selected = labels != IGNORE_INDEX  # same leading shape as hidden
-        return self.cls.predictions(hidden[selected]), labels[selected]  # row-major order

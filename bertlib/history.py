@@ -6,7 +6,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["History", "LivePlot"]
+import torch
+
+__all__ = ["History", "LivePlot", "LogWindow", "reported"]
 
 
 @dataclass
@@ -75,3 +77,40 @@ class LivePlot:
 
     def close(self) -> None:
         self.update(force=True)
+
+
+def reported(output: Any) -> dict[str, torch.Tensor]:
+    """The losses and metrics an output reports besides ``loss``, under their names in the history.
+
+    ``output.losses["generator"]`` is logged as ``generator_loss``; ``output.metrics["x"]`` as ``x``.
+    Outputs without these dicts (every BERT head) report nothing more.
+    """
+    found: dict[str, torch.Tensor] = {}
+    for suffix, kind in (("_loss", "losses"), ("", "metrics")):
+        for name, value in (getattr(output, kind, None) or {}).items():
+            key = f"{name}{suffix}"
+            if key in ("step", "loss", "lr") or key in found:
+                raise ValueError(
+                    f"The model reports {kind}[{name!r}], logged as {key!r}, which another record already uses; "
+                    f"rename it (history keys: step, loss, lr, <loss name>_loss, <metric name>)."
+                )
+            found[key] = torch.as_tensor(value).detach()
+    return found
+
+
+@dataclass
+class LogWindow:
+    """The sums over the steps since the last ``history.train`` record: loss, reported extras, step count."""
+
+    loss: float = 0.0
+    extras: dict[str, float] = field(default_factory=dict)
+    count: int = 0
+
+    def add(self, loss: float, extras: dict[str, float]) -> None:
+        self.loss += loss
+        for name, value in extras.items():
+            self.extras[name] = self.extras.get(name, 0.0) + value
+        self.count += 1
+
+    def reset(self) -> None:
+        self.loss, self.extras, self.count = 0.0, {}, 0

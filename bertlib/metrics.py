@@ -13,6 +13,7 @@ import torch
 
 from .constants import IGNORE_INDEX
 from .heads import BertForPreTrainingOutput
+from .history import reported
 from .task_heads import QuestionAnsweringModelOutput, SequenceClassifierOutput, TokenClassifierOutput
 
 __all__ = ["batch_metrics", "METRICS"]
@@ -29,7 +30,9 @@ def batch_metrics(output: Any, batch: dict[str, torch.Tensor]) -> Sums:
         pretraining). Then, by output class (:data:`METRICS`): pretraining adds
         mlm_accuracy (at the selected positions) and nsp_accuracy; classification
         adds accuracy (per example, or per labelled token); question answering adds
-        exact_match of the span. Another output class gets its losses only.
+        exact_match of the span. Another output class gets its losses only. An output with
+        ``losses`` / ``metrics`` dicts (an objective's parts) adds each, named as in the
+        training history (:func:`bertlib.history.reported`).
     """
     n = batch["input_ids"].size(0)
     sums: Sums = {}
@@ -37,6 +40,8 @@ def batch_metrics(output: Any, batch: dict[str, torch.Tensor]) -> Sums:
         value = getattr(output, name, None)
         if value is not None:
             sums[name] = (float(value) * n, n)
+    for name, value in reported(output).items():  # an objective's own losses and metrics (e.g. ELECTRA's)
+        sums[name] = (float(value) * n, n)
     extra = METRICS.get(type(output))
     if extra is not None:
         sums.update(extra(output, batch))

@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from .batches import Dataset
 from .checkpoint_lock import CheckpointLock
-from .history import History, LivePlot
+from .history import History, LivePlot, LogWindow, reported
 from .metrics import batch_metrics
 from .optimization import NonFiniteSteps, adamw, default_param_groups, grad_norm, warmup_linear_decay
 from .precision import MixedPrecision
@@ -91,11 +91,12 @@ class Trainer:
         # DDP broadcasts rank 0's weights, then all-reduces (averages) gradients in backward.
         # find_unused_parameters: a head the loss does not use (NSP in MLM-only training)
         # is reduced as zero instead of leaving the reduction waiting for it.
+        self._loss_only = _LossOnly(self.model)
         self._train_model = (
-            _LossOnly(self.model)
+            self._loss_only
             if self.world == 1
             else DistributedDataParallel(
-                _LossOnly(self.model),
+                self._loss_only,
                 device_ids=[self.device] if self.device.type == "cuda" else None,
                 find_unused_parameters=True,
             )
@@ -103,17 +104,7 @@ class Trainer:
         self.train_data, self.eval_data, self.tokenizer = train_data, eval_data, tokenizer
         if len(train_data) == 0:
             raise ValueError("train_data is empty.")
-        groups = param_groups or default_param_groups(model, self.config.weight_decay)
-        seen: set[int] = set()
-        for g in groups:
-            # A tied weight (the MLM decoder is the word-embedding matrix) can be listed under
-            # the body and the head; it is trained once, in the first group that names it.
-            g["params"] = [p for p in g["params"] if p.requires_grad and not (id(p) in seen or seen.add(id(p)))]
-            g.setdefault("lr", self.config.lr)
-            g["initial_lr"] = g["lr"]  # the schedule scales this peak value
-        groups = [g for g in groups if g["params"]]
-        if not groups:
-            raise ValueError("No trainable parameters: every parameter is frozen (requires_grad=False).")
+        groups = _trained_groups(param_groups or default_param_groups(model, self.config.weight_decay), self.config.lr)
         self.optimizer = adamw(groups, self.config.lr)
         self._trained = [p for g in groups for p in g["params"]]
         self.history = History()
@@ -162,77 +153,105 @@ class Trainer:
         main = self.rank == 0  # only rank 0 reports, evaluates and saves
         bar = tqdm(total=c.steps, initial=self.step, desc="training", disable=not (c.progress and main), leave=True)
         plotter = LivePlot(self.history) if c.live_plot and main else None
-        start, running, count = time.perf_counter(), 0.0, 0
+        self._clock, window = time.perf_counter(), LogWindow()
         while self.step < stop:
-            self._train_model.train()
-            for g in self.optimizer.param_groups:
-                g["lr"] = g["initial_lr"] * self.lr_factor(self.step)
-            torch.manual_seed((c.seed * STEP_SEED_STRIDE + self.step) * self.world + self.rank)  # dropout of this step
-            # The whole batch (examples and masks) depends only on (seed, step); ranks and
-            # accumulation then feed it in slices, so they change memory use, not the data.
-            full = self.train_data.collate(
-                self._indices(self.step, c.batch_size), generator(c.seed * STEP_SEED_STRIDE + self.step)
-            )
-            mine = torch.arange(c.batch_size).chunk(self.world)[self.rank]  # this rank's contiguous slice
-            step_loss, bad = 0.0, None
-            for i, rows in enumerate(mine.chunk(c.grad_accum_steps)):
-                batch = {k: v[rows] for k, v in full.items()}
-                # Gradients are all-reduced once per update, after the last micro-batch.
-                sync = self.world == 1 or i == c.grad_accum_steps - 1
-                with contextlib.nullcontext() if sync else self._train_model.no_sync():
-                    with self.precision.autocast():
-                        loss = self._train_model(**_to(batch, self.device)) / c.grad_accum_steps
-                    self.precision.backward(loss)
-                value = loss.item()
-                step_loss += value
-                bad = bad or (None if math.isfinite(value) else f"loss {value}")
-            self.precision.unscale_(self.optimizer)
-            norm = grad_norm(self._trained, c.max_grad_norm)
-            # Under fp16 an inf gradient with a finite loss is an overflow: the scaler skips that update.
-            finite = math.isfinite(norm) or self.precision.scaled
-            bad = self._agree(bad or (None if finite else f"gradient norm {norm}"))
-            lr = self.optimizer.param_groups[0]["lr"]
-            if self._nonfinite.skip(bad, self.step + 1, lr):  # no update: weights and AdamW's moments stay
-                self.history.skipped.append({"step": self.step + 1, "lr": lr, "reason": bad})
-                self.precision.skip()
-            else:
-                self.precision.step(self.optimizer)
-                running += step_loss
-                count += 1
-            self.model.zero_grad(set_to_none=True)  # also parameters outside the optimizer
-            self.step += 1
+            self._train_step(window)
             bar.update(1)
-            if count and (self.step % c.log_every == 0 or self.step == c.steps):
-                if self.world > 1:  # log the loss of the global batch, not of rank 0's slice
-                    total = torch.tensor(running, device=self.device)
-                    dist.all_reduce(total)
-                    running = float(total) / self.world
-                self.history.train.append(
-                    {"step": self.step, "loss": running / count, "lr": self.optimizer.param_groups[0]["lr"]}
-                )
-                bar.set_postfix(loss=f"{running / count:.3f}")
-                running, count = 0.0, 0
-            if (
-                main
-                and self.eval_data is not None
-                and ((c.eval_every and self.step % c.eval_every == 0) or self.step == c.steps)
-            ):
-                self.history.eval.append({"step": self.step, **self.evaluate()})
-            if plotter and (self.step % c.log_every == 0 or self.step == c.steps):
-                plotter.update()
-            if c.checkpoint_dir and ((c.save_every and self.step % c.save_every == 0) or self.step == c.steps):
-                self.history.seconds += time.perf_counter() - start
-                start = time.perf_counter()
-                if main:
-                    self.save_checkpoint()
-                if self.world > 1:  # nobody runs ahead of a checkpoint being written
-                    dist.barrier()
+            self._log(window, bar)
+            self._evaluate_plot_and_save(main, plotter)
         bar.close()
-        self.history.seconds += time.perf_counter() - start
+        self.history.seconds += time.perf_counter() - self._clock
         if plotter:
             plotter.close()
         self.model.eval()
         return self.history
+
+    def _train_step(self, window: LogWindow) -> None:
+        """One update on step ``self.step``'s batch (or a skipped one), then ``self.step += 1``."""
+        c = self.config
+        self._train_model.train()
+        for g in self.optimizer.param_groups:
+            g["lr"] = g["initial_lr"] * self.lr_factor(self.step)
+        torch.manual_seed((c.seed * STEP_SEED_STRIDE + self.step) * self.world + self.rank)  # dropout of this step
+        # The whole batch (examples and masks) depends only on (seed, step); ranks and
+        # accumulation then feed it in slices, so they change memory use, not the data.
+        full = self.train_data.collate(
+            self._indices(self.step, c.batch_size), generator(c.seed * STEP_SEED_STRIDE + self.step)
+        )
+        step_loss, extras, bad = self._forward_backward(full)
+        self.precision.unscale_(self.optimizer)
+        norm = grad_norm(self._trained, c.max_grad_norm)
+        # Under fp16 an inf gradient with a finite loss is an overflow: the scaler skips that update.
+        finite = math.isfinite(norm) or self.precision.scaled
+        bad = self._agree(bad or (None if finite else f"gradient norm {norm}"))
+        lr = self.optimizer.param_groups[0]["lr"]
+        if self._nonfinite.skip(bad, self.step + 1, lr):  # no update: weights and AdamW's moments stay
+            self.history.skipped.append({"step": self.step + 1, "lr": lr, "reason": bad})
+            self.precision.skip()
+        else:
+            self.precision.step(self.optimizer)
+            window.add(step_loss, extras)
+        self.model.zero_grad(set_to_none=True)  # also parameters outside the optimizer
+        self.step += 1
+
+    def _forward_backward(self, full: dict[str, torch.Tensor]) -> tuple[float, dict[str, float], str | None]:
+        """Gradients of this rank's rows of ``full``, in ``grad_accum_steps`` micro-batches.
+
+        Returns the step's loss, the losses and metrics the model reported besides it
+        (each averaged over the micro-batches like the loss), and why the loss is not finite (or None).
+        """
+        c = self.config
+        mine = torch.arange(c.batch_size).chunk(self.world)[self.rank]  # this rank's contiguous slice
+        step_loss, extras, bad = 0.0, {}, None
+        for i, rows in enumerate(mine.chunk(c.grad_accum_steps)):
+            batch = {k: v[rows] for k, v in full.items()}
+            # Gradients are all-reduced once per update, after the last micro-batch.
+            sync = self.world == 1 or i == c.grad_accum_steps - 1
+            with contextlib.nullcontext() if sync else self._train_model.no_sync():
+                with self.precision.autocast():
+                    loss = self._train_model(**_to(batch, self.device)) / c.grad_accum_steps
+                self.precision.backward(loss)
+            value = loss.item()
+            step_loss += value
+            for name, v in self._loss_only.extras.items():
+                extras[name] = extras.get(name, 0.0) + float(v) / c.grad_accum_steps
+            bad = bad or (None if math.isfinite(value) else f"loss {value}")
+        return step_loss, extras, bad
+
+    def _log(self, window: LogWindow, bar: tqdm) -> None:
+        """Every ``log_every`` steps, append the window's mean loss (and extras) to ``history.train``."""
+        c = self.config
+        if not window.count or not (self.step % c.log_every == 0 or self.step == c.steps):
+            return
+        names = sorted(window.extras)
+        values = [window.loss, *(window.extras[n] for n in names)]
+        if self.world > 1:  # log the loss of the global batch, not of rank 0's slice
+            total = torch.tensor(values, device=self.device)
+            dist.all_reduce(total)
+            values = [float(t) / self.world for t in total]
+        record = {"step": self.step, "loss": values[0] / window.count, "lr": self.optimizer.param_groups[0]["lr"]}
+        record.update({n: v / window.count for n, v in zip(names, values[1:], strict=True)})
+        self.history.train.append(record)
+        bar.set_postfix(loss=f"{record['loss']:.3f}")
+        window.reset()
+
+    def _evaluate_plot_and_save(self, main: bool, plotter: LivePlot | None) -> None:
+        c = self.config
+        if (
+            main
+            and self.eval_data is not None
+            and ((c.eval_every and self.step % c.eval_every == 0) or self.step == c.steps)
+        ):
+            self.history.eval.append({"step": self.step, **self.evaluate()})
+        if plotter and (self.step % c.log_every == 0 or self.step == c.steps):
+            plotter.update()
+        if c.checkpoint_dir and ((c.save_every and self.step % c.save_every == 0) or self.step == c.steps):
+            self.history.seconds += time.perf_counter() - self._clock
+            self._clock = time.perf_counter()
+            if main:
+                self.save_checkpoint()
+            if self.world > 1:  # nobody runs ahead of a checkpoint being written
+                dist.barrier()
 
     def _agree(self, bad: str | None) -> str | None:
         """Under DDP one rank's NaN loss makes every rank skip the step, or their weights would part."""
@@ -307,20 +326,41 @@ class Trainer:
 
 
 class _LossOnly(nn.Module):
-    """Returns the bare loss tensor: DDP must see the output tensor, not inside our output dataclass."""
+    """Returns the bare loss tensor: DDP must see the output tensor, not inside our output dataclass.
+
+    The other losses and metrics the output reports (``losses`` and ``metrics`` dicts, e.g. an
+    objective's parts) are kept, detached, in ``extras`` for the log: they never cross DDP.
+    """
 
     def __init__(self, model: nn.Module):
         super().__init__()
         self.model = model
+        self.extras: dict[str, torch.Tensor] = {}
 
     def forward(self, **batch: torch.Tensor) -> torch.Tensor:
-        loss = self.model(**batch).loss
-        if loss is None:
+        out = self.model(**batch)
+        if out.loss is None:
             raise ValueError(
                 f"The model returned no loss: its batches have no labels (keys: {sorted(batch)}). Train on a "
                 f"dataset with labels, e.g. bertlib.finetuning.encode(task.train, task, tokenizer)."
             )
-        return loss
+        self.extras = reported(out)
+        return out.loss
+
+
+def _trained_groups(groups: list[dict[str, Any]], lr: float) -> list[dict[str, Any]]:
+    """The parameter groups with their frozen and repeated parameters left out, each with its peak lr."""
+    seen: set[int] = set()
+    for g in groups:
+        # A tied weight (the MLM decoder is the word-embedding matrix) can be listed under
+        # the body and the head; it is trained once, in the first group that names it.
+        g["params"] = [p for p in g["params"] if p.requires_grad and not (id(p) in seen or seen.add(id(p)))]
+        g.setdefault("lr", lr)
+        g["initial_lr"] = g["lr"]  # the schedule scales this peak value
+    groups = [g for g in groups if g["params"]]
+    if not groups:
+        raise ValueError("No trainable parameters: every parameter is frozen (requires_grad=False).")
+    return groups
 
 
 def _distributed() -> bool:

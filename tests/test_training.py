@@ -1,6 +1,7 @@
 """The training loop: learning, determinism, atomic checkpoints, exact resume, clear checkpoint errors."""
 
 import json
+from dataclasses import dataclass
 
 import pytest
 import torch
@@ -9,6 +10,7 @@ import bertlib
 from bertlib import (
     BertConfig,
     BertForPreTraining,
+    BertForPreTrainingOutput,
     CheckpointError,
     PretrainingDataset,
     Trainer,
@@ -216,3 +218,63 @@ def test_bad_training_settings():
         p.requires_grad_(False)
     with pytest.raises(ValueError, match="frozen"):
         Trainer(trainer.model, trainer.train_data, trainer.config)
+
+
+@dataclass
+class _PartsOutput(BertForPreTrainingOutput):
+    losses: dict | None = None
+    metrics: dict | None = None
+
+
+class _PartsModel(BertForPreTraining):
+    """BertForPreTraining that also reports its loss's parts and a metric, as an objective module does."""
+
+    def forward(self, **batch):
+        out = super().forward(**batch)
+        masked = (batch["labels"] != -100).float().sum() / batch["attention_mask"].sum()
+        return _PartsOutput(
+            **vars(out), losses={"mlm": out.mlm_loss, "nsp": out.nsp_loss}, metrics={"masked_fraction": masked}
+        )
+
+
+def parts_setup(tmp_path=None, **overrides):
+    trainer, tok = setup(tmp_path, **overrides)
+    parts = _PartsModel(trainer.model.config)
+    parts.load_state_dict(trainer.model.state_dict())  # the very weights setup() trains
+    return Trainer(parts, trainer.train_data, trainer.config, eval_data=trainer.eval_data, tokenizer=tok)
+
+
+@pytest.mark.parametrize("accum", [1, 2])
+def test_the_history_records_the_losses_and_metrics_an_output_reports(accum):
+    plain, _ = setup(grad_accum_steps=accum)
+    plain.train()
+    trainer = parts_setup(grad_accum_steps=accum)
+    trainer.train()
+    for record, same in zip(trainer.history.train, plain.history.train, strict=True):
+        assert record.keys() == {"step", "loss", "lr", "mlm_loss", "nsp_loss", "masked_fraction"}
+        assert record["loss"] == same["loss"]  # reporting changes no number
+        # Each part is averaged over the log window like the loss, so the parts add up to it.
+        assert record["mlm_loss"] + record["nsp_loss"] == pytest.approx(record["loss"], rel=1e-6)
+        assert 0.05 < record["masked_fraction"] < 0.3  # 15% of the real non-special tokens
+    evaluated = trainer.history.eval[-1]
+    assert evaluated["mlm_loss"] + evaluated["nsp_loss"] == pytest.approx(evaluated["loss"], rel=1e-6)
+    assert "masked_fraction" in evaluated
+
+
+def test_reported_losses_survive_a_checkpoint_and_resume(tmp_path):
+    full = parts_setup(tmp_path / "full")
+    full.train()
+    part = parts_setup(tmp_path / "part", save_every=4)
+    part.train(until=8)
+    resumed = parts_setup(tmp_path / "part", save_every=4)
+    resumed.train()
+    assert resumed.history.train == full.history.train
+    assert resumed.history.train[0]["nsp_loss"] > 0  # recorded before the interruption, read back
+
+
+def test_a_reported_name_that_collides_with_the_history_keys_is_an_error():
+    from bertlib.history import reported
+
+    with pytest.raises(ValueError, match="'lr'.*rename it"):
+        reported(_PartsOutput(loss=torch.tensor(1.0), metrics={"lr": torch.tensor(0.1)}))
+    assert reported(BertForPreTrainingOutput(loss=torch.tensor(1.0))) == {}  # BERT's heads report nothing more
