@@ -97,3 +97,12 @@ def test_factorized_embedding_mistakes_are_named():
     assert not r and "V x H" in r.message
     r = checks.check_factorized_embedding(30_000 * 768, 5)
     assert not r and "count both" in r.message
+
+
+def test_reference_rtd_labels_agree_with_bertlib():
+    g = torch.Generator().manual_seed(0)
+    ids, corrupted = torch.randint(5, 30, (3, 8), generator=g), torch.randint(5, 30, (3, 8), generator=g)
+    mask = (torch.arange(8) < torch.tensor([[8], [5], [2]])).long()
+    want = bertlib.rtd_labels(ids, corrupted, mask)
+    assert torch.equal(checks.after_bert.reference_rtd_labels(ids, corrupted, mask), want)
+    assert checks.check_rtd_labels(bertlib.rtd_labels).passed
