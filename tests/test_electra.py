@@ -190,7 +190,7 @@ def test_rtd_trains_with_the_trainer_on_the_town_corpus():
     bertlib.set_seed(0)
     model = ReplacedTokenDetection(ElectraForMaskedLM(generator_config(disc, 0.5)), ElectraForPreTraining(disc))
     data = PretrainingDataset(corpus.sentences(), tok, max_length=32, nsp=False, mask_fraction=1.0, random_fraction=0)
-    cfg = TrainingConfig(steps=60, batch_size=16, lr=2e-3, warmup_steps=6, log_every=10, progress=False)
+    cfg = TrainingConfig(steps=30, batch_size=16, lr=2e-3, warmup_steps=3, log_every=10, progress=False)
     history = Trainer(model, data, cfg).train()
     first, last = history.train[0], history.train[-1]
     assert last["discriminator_loss"] < 0.8 * first["discriminator_loss"]

@@ -154,8 +154,8 @@ class ReplacedTokenDetection(nn.Module):
             loss=gen.loss + self.discriminator_weight * disc.loss,
             losses={"generator": gen.loss, "discriminator": disc.loss},
             metrics={
-                "discriminator_accuracy": correct.mean() if correct.numel() else correct.sum(),
-                "replaced_fraction": replaced.mean() if replaced.numel() else replaced.sum(),
+                "discriminator_accuracy": _mean(correct),
+                "replaced_fraction": _mean(replaced),
                 "generator_accuracy": _mean((gen.masked_logits.argmax(-1) == gen.masked_labels).float()),
             },
             corrupted_ids=corrupted,
@@ -167,6 +167,7 @@ class ReplacedTokenDetection(nn.Module):
 
 
 def _mean(x: torch.Tensor) -> torch.Tensor:
+    """The mean, or 0 (not NaN) for an empty tensor."""
     return x.mean() if x.numel() else x.sum()
 
 
