@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from .albert_heads import AlbertForPreTrainingOutput
 from .constants import IGNORE_INDEX
 from .heads import BertForPreTrainingOutput
 from .history import reported
@@ -36,7 +37,7 @@ def batch_metrics(output: Any, batch: dict[str, torch.Tensor]) -> Sums:
     """
     n = batch["input_ids"].size(0)
     sums: Sums = {}
-    for name in ("loss", "mlm_loss", "nsp_loss"):
+    for name in ("loss", "mlm_loss", "nsp_loss", "sop_loss"):
         value = getattr(output, name, None)
         if value is not None:
             sums[name] = (float(value) * n, n)
@@ -50,6 +51,15 @@ def batch_metrics(output: Any, batch: dict[str, torch.Tensor]) -> Sums:
 
 def pretraining_metrics(output: BertForPreTrainingOutput, batch: dict[str, torch.Tensor]) -> Sums:
     """mlm_accuracy at the labelled positions, nsp_accuracy per pair (for the labels the batch has)."""
+    sums = mlm_metrics(output, batch)
+    if output.seq_relationship_logits is not None and "next_sentence_label" in batch:
+        hits = (output.seq_relationship_logits.argmax(-1) == batch["next_sentence_label"]).sum()
+        sums["nsp_accuracy"] = (float(hits), batch["input_ids"].size(0))
+    return sums
+
+
+def mlm_metrics(output: Any, batch: dict[str, torch.Tensor]) -> Sums:
+    """mlm_accuracy at the labelled positions, from the masked head's logits or the full ones."""
     sums: Sums = {}
     if output.masked_logits is not None:  # the head ran at the labelled positions only
         hits = (output.masked_logits.argmax(-1) == output.masked_labels).sum()
@@ -58,9 +68,15 @@ def pretraining_metrics(output: BertForPreTrainingOutput, batch: dict[str, torch
         sel = batch["labels"] != IGNORE_INDEX
         hits = (output.prediction_logits.argmax(-1)[sel] == batch["labels"][sel]).sum()
         sums["mlm_accuracy"] = (float(hits), int(sel.sum()))
-    if output.seq_relationship_logits is not None and "next_sentence_label" in batch:
-        hits = (output.seq_relationship_logits.argmax(-1) == batch["next_sentence_label"]).sum()
-        sums["nsp_accuracy"] = (float(hits), batch["input_ids"].size(0))
+    return sums
+
+
+def albert_pretraining_metrics(output: AlbertForPreTrainingOutput, batch: dict[str, torch.Tensor]) -> Sums:
+    """mlm_accuracy as for BERT; sop_accuracy per pair (the order label under either batch key)."""
+    sums = mlm_metrics(output, batch)
+    order = batch.get("sentence_order_label", batch.get("next_sentence_label"))
+    if output.sop_logits is not None and order is not None:
+        sums["sop_accuracy"] = (float((output.sop_logits.argmax(-1) == order).sum()), batch["input_ids"].size(0))
     return sums
 
 
@@ -92,6 +108,7 @@ def span_metrics(output: QuestionAnsweringModelOutput, batch: dict[str, torch.Te
 
 METRICS: dict[type, Callable[[Any, dict[str, torch.Tensor]], Sums]] = {
     BertForPreTrainingOutput: pretraining_metrics,
+    AlbertForPreTrainingOutput: albert_pretraining_metrics,
     SequenceClassifierOutput: sequence_metrics,
     TokenClassifierOutput: token_metrics,
     QuestionAnsweringModelOutput: span_metrics,

@@ -19,6 +19,7 @@ from bertlib import BertConfig, BertModel
 from bertlib.albert import AlbertModel, parameter_counts
 from bertlib.albert_config import ALBERT_PRESETS, AlbertConfig
 from bertlib.albert_heads import AlbertForPreTraining
+from bertlib.metrics import batch_metrics
 from tests.helpers import DOCUMENTS, tiny_tokenizer
 
 try:  # a missing reference must fail the suite, not skip it
@@ -130,6 +131,12 @@ def test_a_pretraining_dataset_batch_trains(pair):
     assert set(out.losses) == {"mlm", "sop"} and float(out.loss.detach()) > 0
     shared_query = model.albert.encoder.albert_layer_groups[0].albert_layers[0].attention.query.weight
     assert shared_query.grad is not None and float(shared_query.grad.abs().sum()) > 0
+    # the Trainer's metrics: both losses and both accuracies, counted per pair and per masked token
+    sums = batch_metrics(out, batch)
+    assert {"loss", "mlm_loss", "sop_loss", "mlm_accuracy", "sop_accuracy"} <= set(sums)
+    hits = float((out.sop_logits.argmax(-1) == batch["next_sentence_label"]).sum())
+    assert sums["sop_accuracy"] == (hits, 4)
+    assert sums["mlm_accuracy"][1] == int((batch["labels"] != -100).sum())
 
 
 def test_their_weights_load_into_ours(pair, tmp_path):
