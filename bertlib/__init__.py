@@ -46,7 +46,15 @@ from .objectives.replaced_tokens import (
 )
 from .objectives.sentence_pairs import sentence_pair_loss
 from .optimization import default_param_groups, warmup_linear_decay
-from .pretraining import PretrainingDataset, SentencePair, make_nsp_pairs, make_sop_pairs, mask_tokens
+from .pretraining import (
+    IN_ORDER,
+    SWAPPED,
+    PretrainingDataset,
+    SentencePair,
+    make_nsp_pairs,
+    make_sop_pairs,
+    mask_tokens,
+)
 from .task_heads import (
     BertForQuestionAnswering,
     BertForSequenceClassification,
@@ -94,6 +102,8 @@ __all__ = [
     "WholeWordPretrainingDataset",
     "make_nsp_pairs",
     "make_sop_pairs",
+    "IN_ORDER",
+    "SWAPPED",
     "masked_logits",
     "mlm_loss",
     "sentence_pair_loss",

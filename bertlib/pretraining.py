@@ -17,7 +17,19 @@ from .batches import EncodedDataset
 from .constants import IGNORE_INDEX, IS_NEXT, NOT_NEXT
 from .tokenization import BertTokenizer
 
-__all__ = ["mask_tokens", "SentencePair", "make_nsp_pairs", "make_sop_pairs", "PretrainingDataset"]
+__all__ = [
+    "mask_tokens",
+    "SentencePair",
+    "make_nsp_pairs",
+    "make_sop_pairs",
+    "IN_ORDER",
+    "SWAPPED",
+    "PretrainingDataset",
+]
+
+# Sentence-order labels (ALBERT): 0 keeps the original order, 1 swaps the two sentences,
+# as Hugging Face's ``sentence_order_label``. They share the NSP head's two outputs.
+IN_ORDER, SWAPPED = IS_NEXT, NOT_NEXT
 
 
 def mask_tokens(
@@ -121,31 +133,38 @@ def make_nsp_pairs(documents: Sequence[Sequence[str]], seed: int = 0, p_next: fl
     return pairs
 
 
-def make_sop_pairs(documents: Sequence[Sequence[str]], seed: int = 0, p_in_order: float = 0.5) -> list[SentencePair]:
-    """Build sentence-order prediction pairs (ALBERT, Lan et al. 2020, section 4.1).
+def make_sop_pairs(documents: Sequence[Sequence[str]], seed: int = 0, p_swap: float = 0.5) -> list[SentencePair]:
+    """Build sentence-order-prediction pairs (ALBERT, Lan et al. 2020, section 3.1).
 
-    For every sentence that has a successor in its document: with probability
-    ``p_in_order`` the pair is (sentence, next sentence), labelled 0 (in order, like
-    IsNext); otherwise the same two sentences swapped, labelled 1 (like NotNext). Both
-    sentences always come from one document, so the topic gives nothing away: only the
-    order does. The labels fit the NSP head unchanged.
+    For every sentence that has a successor in its document, the pair is the two
+    consecutive sentences: in their order with label ``IN_ORDER`` (0), or, with
+    probability ``p_swap``, swapped with label ``SWAPPED`` (1). Both sentences always
+    come from the same document, so a change of topic or person says nothing: only
+    their order does.
 
     Args:
-        documents: each a list of sentences in order (one document is enough).
-        seed: seeds the ``random.Random`` that makes every choice.
+        documents: each a list of sentences in order.
+        seed: seeds the ``random.Random`` that makes every choice (one draw per pair).
+        p_swap: probability that a pair is swapped.
     """
     if isinstance(documents, str) or any(isinstance(d, str) for d in documents):
         raise TypeError(
-            "make_sop_pairs needs documents as lists of sentences, e.g. [[s1, s2], [s3, s4]], not a list of strings."
+            "make_sop_pairs needs documents as lists of sentences, e.g. [[s1, s2], [s3, s4]], "
+            "not a list of strings (each string would be read as a document of single characters)."
         )
-    if all(len(d) < 2 for d in documents):
-        raise ValueError("SOP needs documents with at least two sentences (a sentence and its successor).")
+    if not 0.0 <= p_swap <= 1.0:
+        raise ValueError(f"p_swap is a probability: it must be in [0, 1], got {p_swap}.")
+    docs = [list(d) for d in documents]
+    if not any(len(d) >= 2 for d in docs):
+        raise ValueError("SOP needs at least one document with at least two sentences (a sentence and its successor).")
     rng = random.Random(seed)
     pairs = []
-    for doc in documents:
+    for doc in docs:
         for j in range(len(doc) - 1):
-            a, b = doc[j], doc[j + 1]
-            pairs.append(SentencePair(a, b, IS_NEXT) if rng.random() < p_in_order else SentencePair(b, a, NOT_NEXT))
+            if rng.random() < p_swap:
+                pairs.append(SentencePair(doc[j + 1], doc[j], SWAPPED))
+            else:
+                pairs.append(SentencePair(doc[j], doc[j + 1], IN_ORDER))
     return pairs
 
 

@@ -107,3 +107,55 @@ def test_pretraining_batches():
         PretrainingDataset([], tok)
     with pytest.raises(ValueError, match="no NSP labels"):
         PretrainingDataset(SENTENCES, tok)
+
+
+def test_sop_pairs_are_consecutive_sentences_in_or_out_of_order():
+    from bertlib.pretraining import IN_ORDER, SWAPPED, make_sop_pairs
+
+    docs = [[f"d{d} s{s}" for s in range(6)] for d in range(200)]
+    pairs = make_sop_pairs(docs, seed=0)
+    assert len(pairs) == 200 * 5
+    swapped = [p for p in pairs if p.label == SWAPPED]
+    assert abs(len(swapped) / len(pairs) - 0.5) < 0.03
+    for p in pairs:
+        (da, sa), (db, sb) = p.a.split(), p.b.split()
+        assert da == db  # never another document: topic and names cannot tell the classes apart
+        step = int(sb[1:]) - int(sa[1:])
+        assert step == (1 if p.label == IN_ORDER else -1)
+    # every consecutive pair appears exactly once, in one order or the other
+    assert sorted(tuple(sorted((p.a, p.b))) for p in pairs) == sorted(
+        (d[j], d[j + 1]) for d in docs for j in range(len(d) - 1)
+    )
+    assert make_sop_pairs(docs, seed=0) == pairs and make_sop_pairs(docs, seed=1) != pairs
+    assert {p.label for p in make_sop_pairs(docs, p_swap=0.0)} == {IN_ORDER}
+    assert {p.label for p in make_sop_pairs(docs, p_swap=1.0)} == {SWAPPED}
+
+
+def test_sop_pairs_work_with_a_single_document_and_draw_like_the_recipe():
+    import random
+
+    from bertlib.pretraining import IN_ORDER, SWAPPED, make_sop_pairs
+
+    doc = ["a b", "c d", "e f", "g h"]
+    rng = random.Random(7)
+    want = []
+    for j in range(3):  # one draw per pair, in document order
+        swap = rng.random() < 0.5
+        want.append((doc[j + 1], doc[j], SWAPPED) if swap else (doc[j], doc[j + 1], IN_ORDER))
+    assert [(p.a, p.b, p.label) for p in make_sop_pairs([doc], seed=7)] == want
+
+
+@pytest.mark.parametrize(
+    "docs, kwargs, error, words",
+    [
+        ([], {}, ValueError, "two sentences"),
+        ([["a"], ["b"]], {}, ValueError, "two sentences"),
+        (["a b", "c d"], {}, TypeError, "lists of sentences"),
+        ([["a", "b"]], {"p_swap": 1.5}, ValueError, "probability"),
+    ],
+)
+def test_sop_clear_errors(docs, kwargs, error, words):
+    from bertlib.pretraining import make_sop_pairs
+
+    with pytest.raises(error, match=words):
+        make_sop_pairs(docs, **kwargs)
