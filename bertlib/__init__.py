@@ -11,7 +11,9 @@ Each object traces back to the chapter that teaches it: tokenization in
 (chapter 3), attention in ``bertlib.attention`` (chapter 4), masking and NSP
 pairs in ``bertlib.pretraining`` (chapters 6-8), task heads and task data in
 ``bertlib.task_heads``, ``bertlib.tasks`` and ``bertlib.finetuning`` (chapter 9),
-ready-made models in ``bertlib.pretrained`` (chapters 8 and 10). The
+the small BERT in ``bertlib.pretrained`` (chapter 8) and the real MiniLM in
+``bertlib.minilm`` (chapter 10), and what came after BERT in ``bertlib.albert``,
+``bertlib.electra``, ``bertlib.rotary`` and ``bertlib.objectives`` (chapter 11). The
 corpora come from ``bertlib.data`` and its small world, ``bertlib.world``.
 """
 
@@ -25,14 +27,13 @@ from .checkpoint import CheckpointError, CheckpointWarning
 from .config import PRESETS, BertConfig
 from .constants import IGNORE_INDEX, IS_NEXT, NOT_NEXT
 from .electra import (
-    ElectraConfig,
     ElectraForMaskedLM,
     ElectraForPreTraining,
     ElectraForPreTrainingOutput,
     ElectraMaskedLMOutput,
     ElectraModel,
-    generator_config,
 )
+from .electra_config import ElectraConfig, generator_config
 from .heads import BertForPreTraining, BertForPreTrainingOutput
 from .history import History
 from .model import BertModel, BertModelOutput

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "bertlib"
 
 # Lowest first. Every module of the package must be listed (a new one needs a place).
 LAYERS = {
-    "leaf": {"constants", "version", "checkpoint", "config", "albert_config", "utils", "words"},
+    "leaf": {"constants", "version", "checkpoint", "config", "albert_config", "electra_config", "utils", "words"},
     "data": {"tokenization", "world", "data", "tasks", "texts", "batches", "pretraining", "word_masking"},
     "model": {
         "attention",
@@ -32,9 +32,6 @@ LAYERS = {
         "task_heads",
         "sparse_last_layer",
         "word2vec",
-        "rotary",
-        "albert",
-        "albert_heads",
     },
     "loop": {
         "optimization",

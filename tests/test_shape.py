@@ -15,13 +15,11 @@ MAX_FUNCTION_LINES = 60
 
 # path relative to bertlib/ -> why it may be longer, for now
 LONG_MODULES = {
-    "training.py": "the Trainer is being reshaped under issue 19; split it when that lands",
-    "model.py": "embeddings, BertLayer, BertEncoder and BertModel are being reshaped under issue 19",
+    "training.py": "the loop, its DDP wrapper and checkpoint calls (373 lines): still to split, issue 13",
+    "model.py": "embeddings (with rotary positions), the layers and BertModel (337 lines): still to split, issue 13",
 }
 # (path, function) -> why it may be longer, for now
-LONG_FUNCTIONS = {
-    ("training.py", "_train"): "the training step loop is being reshaped under issue 19",
-}
+LONG_FUNCTIONS = {}
 
 FILES = sorted(PACKAGE.rglob("*.py"))
 

@@ -7,7 +7,7 @@ import torch
 
 from ..constants import IGNORE_INDEX
 from ..pretraining import IN_ORDER, SWAPPED, SentencePair, make_sop_pairs
-from ..utils import generator
+from ..utils import seeded_generator
 from .core import CheckFailure, compare, exercise
 
 
@@ -23,7 +23,7 @@ def reference_rtd_labels(
 
 def _rtd_case(rows: list[int], seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Original ids, a corruption of about 15% of the real tokens (some replaced by themselves), the mask."""
-    g = generator(seed)
+    g = seeded_generator(seed)
     T = max(rows)
     ids = torch.randint(5, 40, (len(rows), T), generator=g)
     mask = (torch.arange(T)[None, :] < torch.tensor(rows)[:, None]).long()
