@@ -443,7 +443,7 @@ def test_chapter_10_loads_minilm_only_when_asked(browser, site_url, live_site, r
     """Opt-in: no MiniLM byte before the click; the button names the size; progress, then MiniLM's attentions."""
     import time
 
-    from bertlib.pretrained import load_minilm
+    from bertlib.minilm import load_minilm
 
     entry = next(m for m in live_site["models"] if m["name"] == MINILM)
     p = Page(browser, site_url + "lessons/10_transfer_real_bert.html")
