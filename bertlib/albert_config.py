@@ -7,7 +7,7 @@ table 1), not Hugging Face's (which are albert-xxlarge).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from .config import BertConfig
@@ -78,18 +78,10 @@ class AlbertConfig(BertConfig):
         return self.num_hidden_layers // self.num_hidden_groups
 
     @classmethod
-    def preset(cls, name: str, **overrides: Any) -> AlbertConfig:
-        """A named configuration, optionally with fields overridden.
-
-        Args:
-            name: one of ``ALBERT_PRESETS``: "test", "mini", "small" (small sizes for tests and
-                lessons, with BERT's presets' H, L and heads), or the paper's "base", "large",
-                "xlarge", "xxlarge" (table 1).
-            **overrides: fields to change, e.g. ``vocab_size=tokenizer.vocab_size``.
-        """
-        if name not in ALBERT_PRESETS:
-            raise ValueError(f"Unknown ALBERT preset {name!r}; choose one of {sorted(ALBERT_PRESETS)}.")
-        return replace(cls(), **{**ALBERT_PRESETS[name], **overrides})
+    def presets(cls) -> dict[str, dict[str, Any]]:
+        """ALBERT's named sizes: "test", "mini", "small" (small sizes for tests and lessons, with
+        BERT's presets' H, L and heads), or the paper's "base", "large", "xlarge", "xxlarge" (table 1)."""
+        return ALBERT_PRESETS
 
 
 # "test" uses odd, all-different sizes (E != H, two groups of two layers) so a shape or sharing bug shows.

@@ -169,15 +169,16 @@ class BertConfig:
     # ----------------------------------------------------------------- presets
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> BertConfig:
-        """A named configuration, optionally with fields overridden.
+        """A named configuration (one of :meth:`presets`), with ``overrides`` such as ``vocab_size=...``."""
+        presets = cls.presets()
+        if name not in presets:
+            raise ValueError(f"Unknown {cls.model_type.upper()} preset {name!r}; choose one of {sorted(presets)}.")
+        return replace(cls(), **{**presets[name], **overrides})
 
-        Args:
-            name: one of ``PRESETS`` ("test", "tiny", "mini", "small", "base", "large").
-            **overrides: fields to change, e.g. ``vocab_size=tokenizer.vocab_size``.
-        """
-        if name not in PRESETS:
-            raise ValueError(f"Unknown preset {name!r}; choose one of {sorted(PRESETS)}.")
-        return replace(cls(), **{**PRESETS[name], **overrides})
+    @classmethod
+    def presets(cls) -> dict[str, dict[str, Any]]:
+        """The named sizes :meth:`preset` knows (a subclass with sizes of its own overrides this)."""
+        return PRESETS
 
     # ------------------------------------------------------------ config.json
     def to_dict(self) -> dict[str, Any]:
