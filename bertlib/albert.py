@@ -17,7 +17,8 @@ from torch import nn
 from .albert_config import AlbertConfig
 from .attention import BertSelfAttention
 from .config import BertConfig
-from .model import ACT2FN, BertEmbeddings, BertModel, BertModelOutput, BertPreTrainedModel, _checked_ids
+from .model import ACT2FN, BertEmbeddings, BertModel, BertModelOutput, BertPreTrainedModel
+from .model_inputs import additive_mask, check_batch_shape
 
 __all__ = ["AlbertModel", "AlbertPreTrainedModel", "AlbertLayer", "AlbertTransformer", "parameter_counts"]
 
@@ -149,8 +150,8 @@ class AlbertModel(AlbertPreTrainedModel):
         output_hidden_states: bool = False,
     ) -> BertModelOutput:
         """Encode a batch; the arguments are :meth:`bertlib.BertModel.forward`'s."""
-        x = self.embeddings(_checked_ids(input_ids), token_type_ids)  # (B, T, E)
-        mask = BertModel.additive_mask(attention_mask, input_ids, x.dtype)
+        x = self.embeddings(check_batch_shape(input_ids), token_type_ids)  # (B, T, E)
+        mask = additive_mask(attention_mask, input_ids, x.dtype)
         out = self.encoder(x, mask, output_attentions, output_hidden_states)
         if self.pooler is not None:
             out.pooler_output = self.pooler_activation(self.pooler(out.last_hidden_state[:, 0]))  # (B, H)

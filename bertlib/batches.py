@@ -14,8 +14,13 @@ from typing import Any, Protocol
 import torch
 
 from .constants import IGNORE_INDEX
+from .utils import seeded_generator
 
-__all__ = ["Dataset", "EncodedDataset"]
+__all__ = ["Dataset", "EncodedDataset", "EpochShuffle", "EPOCH_SEED_STRIDE"]
+
+# Each epoch's shuffle gets its own seed, seed * EPOCH_SEED_STRIDE + epoch: a prime larger than
+# any epoch count we run, so two (seed, epoch) pairs never share a seed.
+EPOCH_SEED_STRIDE = 7919
 
 
 class Dataset(Protocol):
@@ -84,3 +89,29 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "tolist"):
         return value.tolist()
     raise TypeError(f"An example holds a {type(value).__name__}, which cannot be fingerprinted; use lists of ints.")
+
+
+class EpochShuffle:
+    """The order in which a run reads ``size`` examples: a new shuffle every epoch, seeded by (seed, epoch).
+
+    Batch ``step`` is the examples at positions ``step * batch_size ...`` of the endless
+    sequence epoch 0, epoch 1, ...; it depends only on (seed, step), so a resumed run reads
+    exactly what an uninterrupted one would.
+    """
+
+    def __init__(self, size: int, seed: int):
+        self.size, self.seed = size, seed
+        self._epoch, self._perm = -1, torch.empty(0, dtype=torch.long)
+
+    def batch(self, step: int, batch_size: int) -> list[int]:
+        """The example indices of batch ``step``."""
+        out = []
+        for pos in range(step * batch_size, (step + 1) * batch_size):
+            epoch = pos // self.size
+            if epoch != self._epoch:  # one epoch's permutation is kept at a time
+                self._epoch = epoch
+                self._perm = torch.randperm(
+                    self.size, generator=seeded_generator(self.seed * EPOCH_SEED_STRIDE + epoch)
+                )
+            out.append(int(self._perm[pos % self.size]))
+        return out

@@ -21,7 +21,8 @@ from torch import nn
 from .config import BertConfig
 from .constants import IGNORE_INDEX
 from .electra_config import ElectraConfig
-from .model import ACT2FN, BertEmbeddings, BertEncoder, BertModel, BertModelOutput, BertPreTrainedModel
+from .model import ACT2FN, BertEmbeddings, BertEncoder, BertModelOutput, BertPreTrainedModel
+from .model_inputs import additive_mask, check_batch_shape
 from .objectives.mlm import masked_logits, mlm_loss
 
 __all__ = [
@@ -57,12 +58,10 @@ class ElectraModel(BertPreTrainedModel):
         output_hidden_states: bool = False,
     ) -> BertModelOutput:
         """As :meth:`BertModel.forward`; ``pooler_output`` is None."""
-        if input_ids.dim() != 2:
-            raise ValueError(f"input_ids must be a (batch, seq_len) tensor, got shape {tuple(input_ids.shape)}.")
-        x = self.embeddings(input_ids, token_type_ids)  # (B, T, E)
+        x = self.embeddings(check_batch_shape(input_ids), token_type_ids)  # (B, T, E)
         if hasattr(self, "embeddings_project"):
             x = self.embeddings_project(x)  # (B, T, H)
-        mask = BertModel.additive_mask(attention_mask, input_ids, x.dtype)
+        mask = additive_mask(attention_mask, input_ids, x.dtype)
         return self.encoder(x, mask, output_attentions, output_hidden_states)
 
 

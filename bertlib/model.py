@@ -14,8 +14,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .attention import BertSelfAttention, extended_attention_mask
+from .attention import BertSelfAttention
 from .config import BertConfig
+from .model_inputs import additive_mask, check_batch_shape, check_token_ids, segment_ids
 from .model_io import PreTrainedMixin
 
 __all__ = [
@@ -80,44 +81,8 @@ class BertEmbeddings(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
         """(B, T) token ids and segment ids -> (B, T, H) input vectors."""
-        T = input_ids.size(1)
-        c = self.config
-        if self.position_embeddings is not None and T > c.max_position_embeddings:
-            raise ValueError(
-                f"The input has {T} tokens but this model has only {c.max_position_embeddings} position "
-                f"embeddings (learned positions cap the length). Truncate the input, e.g. "
-                f"tokenizer.encode(..., max_length={c.max_position_embeddings}), or use a model built with a "
-                f"larger max_position_embeddings."
-            )
-        if T == 0:
-            raise ValueError(
-                "The input has 0 tokens per sequence: BERT needs at least [CLS]; encode the text with the tokenizer."
-            )
-        if input_ids.numel() and int(input_ids.min()) < 0:
-            raise ValueError(
-                f"Token id {int(input_ids.min())} is negative: token ids are indices 0..{c.vocab_size - 1}; "
-                f"encode the text with the tokenizer (padding uses pad_token_id, not -1 or -100)."
-            )
-        if input_ids.numel() and int(input_ids.max()) >= c.vocab_size:
-            raise ValueError(
-                f"Token id {int(input_ids.max())} is outside this model's vocabulary of {c.vocab_size} ids. "
-                f"The tokenizer does not match the model: build the model with "
-                f"BertConfig(vocab_size=tokenizer.vocab_size) or use the tokenizer saved with the checkpoint."
-            )
-        if token_type_ids is None:
-            token_type_ids = torch.zeros_like(input_ids)
-        elif token_type_ids.shape != input_ids.shape:
-            raise ValueError(
-                f"token_type_ids has shape {tuple(token_type_ids.shape)}, input_ids {tuple(input_ids.shape)}; they must match."
-            )
-        elif token_type_ids.numel() and int(token_type_ids.min()) < 0:
-            raise ValueError(
-                f"Segment id {int(token_type_ids.min())} is negative: use 0 for sentence A and 1 for sentence B."
-            )
-        elif token_type_ids.numel() and int(token_type_ids.max()) >= c.type_vocab_size:
-            raise ValueError(
-                f"Segment id {int(token_type_ids.max())} is out of range: this model has {c.type_vocab_size} segment types (0 = sentence A, 1 = sentence B)."
-            )
+        check_token_ids(input_ids, self.config)
+        token_type_ids = segment_ids(token_type_ids, input_ids, self.config)
         if self.position_embeddings is None:  # rotary: positions are added in attention, not here
             return self.dropout(
                 self.LayerNorm(self.word_embeddings(input_ids) + self.token_type_embeddings(token_type_ids))
@@ -125,7 +90,7 @@ class BertEmbeddings(nn.Module):
         x = (
             self.word_embeddings(input_ids)
             + self.token_type_embeddings(token_type_ids)
-            + self.position_embeddings(self.position_ids[:, :T])
+            + self.position_embeddings(self.position_ids[:, : input_ids.size(1)])
         )  # (B, T, H); positions broadcast over the batch
         return self.dropout(self.LayerNorm(x))
 
@@ -303,35 +268,9 @@ class BertModel(BertPreTrainedModel):
             output_attentions: return every layer's (B, heads, T, T) weights (uses the explicit path).
             output_hidden_states: return the embeddings and every layer's output.
         """
-        x = self.embeddings(_checked_ids(input_ids), token_type_ids)
+        x = self.embeddings(check_batch_shape(input_ids), token_type_ids)
         out = self.encoder(
-            x, self.additive_mask(attention_mask, input_ids, x.dtype), output_attentions, output_hidden_states
+            x, additive_mask(attention_mask, input_ids, x.dtype), output_attentions, output_hidden_states
         )
         out.pooler_output = self.pooler(out.last_hidden_state) if self.pooler is not None else None
         return out
-
-    @staticmethod
-    def additive_mask(attention_mask: torch.Tensor | None, input_ids: torch.Tensor, dtype: torch.dtype):
-        """The (B, 1, 1, T) additive mask of a checked (B, T) 1/0 ``attention_mask``, or None."""
-        if attention_mask is None:
-            return None
-        if attention_mask.shape != input_ids.shape:
-            raise ValueError(
-                f"attention_mask has shape {tuple(attention_mask.shape)}, input_ids {tuple(input_ids.shape)}; they must match."
-            )
-        if attention_mask.numel() and bool(((attention_mask != 0) & (attention_mask != 1)).any()):
-            bad = attention_mask[(attention_mask != 0) & (attention_mask != 1)][0].item()
-            raise ValueError(
-                f"attention_mask holds {bad!r}: it must be 1 for real tokens and 0 for padding, "
-                f"nothing else; build it with the tokenizer or (input_ids != pad_id).long()."
-            )
-        return extended_attention_mask(attention_mask, dtype)
-
-
-def _checked_ids(input_ids: torch.Tensor) -> torch.Tensor:
-    if input_ids.dim() != 2:
-        raise ValueError(
-            f"input_ids must be a (batch, seq_len) tensor, got shape {tuple(input_ids.shape)}; "
-            f"for one sentence use input_ids[None] or the tokenizer's return_tensors='pt'."
-        )
-    return input_ids

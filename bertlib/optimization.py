@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["warmup_linear_decay", "default_param_groups", "adamw", "grad_norm", "NonFiniteSteps"]
+__all__ = ["warmup_linear_decay", "default_param_groups", "trained_groups", "adamw", "grad_norm", "NonFiniteSteps"]
 
 
 def warmup_linear_decay(step: int, warmup_steps: int, total_steps: int) -> float:
@@ -25,6 +25,21 @@ def default_param_groups(model: nn.Module, weight_decay: float) -> list[dict[str
         if p.requires_grad:
             (no_decay if p.ndim < 2 or "LayerNorm" in name else decay).append(p)
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def trained_groups(groups: list[dict[str, Any]], lr: float) -> list[dict[str, Any]]:
+    """The parameter groups with their frozen and repeated parameters left out, each with its peak lr."""
+    seen: set[int] = set()
+    for g in groups:
+        # A tied weight (the MLM decoder is the word-embedding matrix) can be listed under
+        # the body and the head; it is trained once, in the first group that names it.
+        g["params"] = [p for p in g["params"] if p.requires_grad and not (id(p) in seen or seen.add(id(p)))]
+        g.setdefault("lr", lr)
+        g["initial_lr"] = g["lr"]  # the schedule scales this peak value
+    groups = [g for g in groups if g["params"]]
+    if not groups:
+        raise ValueError("No trainable parameters: every parameter is frozen (requires_grad=False).")
+    return groups
 
 
 def adamw(groups: list[dict[str, Any]], lr: float) -> torch.optim.AdamW:

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from .model import BertLayer, BertModel, BertModelOutput
+from .model_inputs import additive_mask
 
 __all__ = ["KeptRows", "applies", "encode_kept", "dropout_rows"]
 
@@ -92,7 +93,7 @@ def encode_kept(
     if bert.pooler is not None and not bool(keep[:, 0].all()):
         raise ValueError("keep must include position 0 ([CLS]) of every sequence: the pooler reads it.")
     x = bert.embeddings(input_ids, token_type_ids)
-    mask = bert.additive_mask(attention_mask, input_ids, x.dtype)
+    mask = additive_mask(attention_mask, input_ids, x.dtype)
     *body, last = bert.encoder.layer
     for layer in body:
         x, _ = layer(x, mask)

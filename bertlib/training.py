@@ -24,27 +24,25 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.distributed as dist
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from .batches import Dataset
+from . import data_parallel
+from .batches import Dataset, EpochShuffle
 from .checkpoint_lock import CheckpointLock
-from .history import History, LivePlot, LogWindow, reported
+from .history import History, LivePlot, LogWindow
 from .metrics import batch_metrics
-from .optimization import NonFiniteSteps, adamw, default_param_groups, grad_norm, warmup_linear_decay
+from .optimization import NonFiniteSteps, adamw, default_param_groups, grad_norm, trained_groups, warmup_linear_decay
 from .precision import MixedPrecision
 from .trainer_state import data_fingerprint, latest_checkpoint, read_checkpoint, write_checkpoint
 from .training_config import TrainingConfig
 from .utils import get_device, seeded_generator
 
-__all__ = ["Trainer", "EPOCH_SEED_STRIDE", "STEP_SEED_STRIDE"]
+__all__ = ["Trainer", "STEP_SEED_STRIDE"]
 
-# Each epoch's shuffle and each step's batch and dropout get their own seed, derived from
-# TrainingConfig.seed as seed * STRIDE + epoch (or + step). The strides are primes larger than
-# any epoch or step count we run, so two (seed, epoch) or (seed, step) pairs never share a seed.
-EPOCH_SEED_STRIDE = 7919
+# Each step's batch (its masks) and dropout get their own seed, seed * STEP_SEED_STRIDE + step
+# (each epoch's shuffle likewise, with batches.EPOCH_SEED_STRIDE). The stride is a prime larger
+# than any step count we run, so two (seed, step) pairs never share a seed.
 STEP_SEED_STRIDE = 1_000_003
 
 
@@ -76,11 +74,8 @@ class Trainer:
         tokenizer: Any | None = None,
     ):
         self.config = config or TrainingConfig()
-        self.rank, self.world = (dist.get_rank(), dist.get_world_size()) if _distributed() else (0, 1)
-        self.device = get_device(self.config.device)
-        if self.world > 1 and self.device.type == "cuda":  # one GPU per process, chosen by torchrun
-            self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", torch.cuda.current_device())))
-            torch.cuda.set_device(self.device)
+        self.rank, self.world = data_parallel.process_rank()
+        self.device = data_parallel.rank_device(get_device(self.config.device), self.world)
         if self.config.batch_size % (self.world * self.config.grad_accum_steps):
             raise ValueError(
                 f"batch_size ({self.config.batch_size}) must be divisible by the number of processes "
@@ -88,28 +83,17 @@ class Trainer:
             )
         self.model = model.to(self.device)
         self.precision = MixedPrecision(self.config.precision, self.device)  # autocast and loss scaling
-        # DDP broadcasts rank 0's weights, then all-reduces (averages) gradients in backward.
-        # find_unused_parameters: a head the loss does not use (NSP in MLM-only training)
-        # is reduced as zero instead of leaving the reduction waiting for it.
-        self._loss_only = _LossOnly(self.model)
-        self._train_model = (
-            self._loss_only
-            if self.world == 1
-            else DistributedDataParallel(
-                self._loss_only,
-                device_ids=[self.device] if self.device.type == "cuda" else None,
-                find_unused_parameters=True,
-            )
-        )
+        self._loss_only = data_parallel.LossOnly(self.model)
+        self._train_model = data_parallel.wrap(self._loss_only, self.world, self.device)
         self.train_data, self.eval_data, self.tokenizer = train_data, eval_data, tokenizer
         if len(train_data) == 0:
             raise ValueError("train_data is empty.")
-        groups = _trained_groups(param_groups or default_param_groups(model, self.config.weight_decay), self.config.lr)
+        groups = trained_groups(param_groups or default_param_groups(model, self.config.weight_decay), self.config.lr)
         self.optimizer = adamw(groups, self.config.lr)
         self._trained = [p for g in groups for p in g["params"]]
         self.history = History()
         self.step = 0
-        self._perms: dict[int, torch.Tensor] = {}
+        self._order = EpochShuffle(len(train_data), self.config.seed)
         self._nonfinite = NonFiniteSteps(self.config.skip_nonfinite_steps)
         self._data_record: dict[str, Any] | None = None  # the training data's fingerprint, computed once
         # Rank 0 writes the checkpoints, so it alone holds the directory.
@@ -119,18 +103,6 @@ class Trainer:
 
     def lr_factor(self, step: int) -> float:
         return warmup_linear_decay(step, self.config.warmup_steps, self.config.steps)
-
-    def _indices(self, step: int, size: int) -> list[int]:
-        """Examples of a batch: epoch-wise shuffles, each seeded by (seed, epoch)."""
-        n, out = len(self.train_data), []
-        for pos in range(step * size, (step + 1) * size):
-            epoch = pos // n
-            if epoch not in self._perms:
-                self._perms = {
-                    epoch: torch.randperm(n, generator=seeded_generator(self.config.seed * EPOCH_SEED_STRIDE + epoch))
-                }
-            out.append(int(self._perms[epoch][pos % n]))
-        return out
 
     # ---------------------------------------------------------------- train
     def train(self, resume: bool = True, until: int | None = None) -> History:
@@ -178,14 +150,14 @@ class Trainer:
         # The whole batch (examples and masks) depends only on (seed, step); ranks and
         # accumulation then feed it in slices, so they change memory use, not the data.
         full = self.train_data.collate(
-            self._indices(self.step, c.batch_size), seeded_generator(c.seed * STEP_SEED_STRIDE + self.step)
+            self._order.batch(self.step, c.batch_size), seeded_generator(c.seed * STEP_SEED_STRIDE + self.step)
         )
         step_loss, extras, bad = self._forward_backward(full)
         self.precision.unscale_(self.optimizer)
         norm = grad_norm(self._trained, c.max_grad_norm)
         # Under fp16 an inf gradient with a finite loss is an overflow: the scaler skips that update.
         finite = math.isfinite(norm) or self.precision.scaled
-        bad = self._agree(bad or (None if finite else f"gradient norm {norm}"))
+        bad = data_parallel.any_rank(bad or (None if finite else f"gradient norm {norm}"), self.world, self.device)
         lr = self.optimizer.param_groups[0]["lr"]
         if self._nonfinite.skip(bad, self.step + 1, lr):  # no update: weights and AdamW's moments stay
             self.history.skipped.append({"step": self.step + 1, "lr": lr, "reason": bad})
@@ -226,11 +198,10 @@ class Trainer:
         if not window.count or not (self.step % c.log_every == 0 or self.step == c.steps):
             return
         names = sorted(window.extras)
-        values = [window.loss, *(window.extras[n] for n in names)]
-        if self.world > 1:  # log the loss of the global batch, not of rank 0's slice
-            total = torch.tensor(values, device=self.device)
-            dist.all_reduce(total)
-            values = [float(t) / self.world for t in total]
+        # the loss of the global batch, not of rank 0's slice
+        values = data_parallel.mean_over_ranks(
+            [window.loss, *(window.extras[n] for n in names)], self.world, self.device
+        )
         record = {"step": self.step, "loss": values[0] / window.count, "lr": self.optimizer.param_groups[0]["lr"]}
         record.update({n: v / window.count for n, v in zip(names, values[1:], strict=True)})
         self.history.train.append(record)
@@ -252,16 +223,7 @@ class Trainer:
             self._clock = time.perf_counter()
             if main:
                 self.save_checkpoint()
-            if self.world > 1:  # nobody runs ahead of a checkpoint being written
-                dist.barrier()
-
-    def _agree(self, bad: str | None) -> str | None:
-        """Under DDP one rank's NaN loss makes every rank skip the step, or their weights would part."""
-        if self.world == 1:
-            return bad
-        flag = torch.tensor(float(bad is not None), device=self.device)
-        dist.all_reduce(flag)
-        return bad or ("loss NaN or inf on another rank" if flag.item() else None)
+            data_parallel.barrier(self.world)  # nobody runs ahead of a checkpoint being written
 
     @torch.no_grad()
     def evaluate(self, data: Dataset | None = None, seed: int = 12345) -> dict[str, float]:
@@ -325,48 +287,6 @@ class Trainer:
         if self._data_record is None:
             self._data_record = data_fingerprint(self.train_data)
         return self._data_record
-
-
-class _LossOnly(nn.Module):
-    """Returns the bare loss tensor: DDP must see the output tensor, not inside our output dataclass.
-
-    The other losses and metrics the output reports (``losses`` and ``metrics`` dicts, e.g. an
-    objective's parts) are kept, detached, in ``extras`` for the log: they never cross DDP.
-    """
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-        self.extras: dict[str, torch.Tensor] = {}
-
-    def forward(self, **batch: torch.Tensor) -> torch.Tensor:
-        out = self.model(**batch)
-        if out.loss is None:
-            raise ValueError(
-                f"The model returned no loss: its batches have no labels (keys: {sorted(batch)}). Train on a "
-                f"dataset with labels, e.g. bertlib.finetuning.encode(task.train, task, tokenizer)."
-            )
-        self.extras = reported(out)
-        return out.loss
-
-
-def _trained_groups(groups: list[dict[str, Any]], lr: float) -> list[dict[str, Any]]:
-    """The parameter groups with their frozen and repeated parameters left out, each with its peak lr."""
-    seen: set[int] = set()
-    for g in groups:
-        # A tied weight (the MLM decoder is the word-embedding matrix) can be listed under
-        # the body and the head; it is trained once, in the first group that names it.
-        g["params"] = [p for p in g["params"] if p.requires_grad and not (id(p) in seen or seen.add(id(p)))]
-        g.setdefault("lr", lr)
-        g["initial_lr"] = g["lr"]  # the schedule scales this peak value
-    groups = [g for g in groups if g["params"]]
-    if not groups:
-        raise ValueError("No trainable parameters: every parameter is frozen (requires_grad=False).")
-    return groups
-
-
-def _distributed() -> bool:
-    return dist.is_available() and dist.is_initialized()
 
 
 def _to(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:

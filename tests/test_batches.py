@@ -38,3 +38,23 @@ def test_an_empty_dataset_or_one_without_ids_is_refused():
         EncodedDataset([])
     with pytest.raises(ValueError, match="input_ids"):
         EncodedDataset([{"labels": 1}])
+
+
+def test_epoch_shuffle_reads_every_example_once_per_epoch_in_a_new_order():
+    from bertlib.batches import EpochShuffle
+
+    order = EpochShuffle(10, seed=3)
+    first, second = order.batch(0, 10), order.batch(1, 10)
+    assert sorted(first) == sorted(second) == list(range(10))
+    assert first != second  # each epoch has its own seed
+    # A batch that crosses an epoch's end takes the last examples of one and the first of the next.
+    assert order.batch(1, 7) == first[7:] + second[:4]
+
+
+def test_epoch_shuffle_depends_only_on_seed_and_step():
+    from bertlib.batches import EpochShuffle
+
+    straight = [EpochShuffle(10, seed=3).batch(s, 4) for s in range(6)]
+    resumed = EpochShuffle(10, seed=3)
+    assert [resumed.batch(s, 4) for s in (5, 2, 0, 4, 1, 3)] == [straight[s] for s in (5, 2, 0, 4, 1, 3)]
+    assert EpochShuffle(10, seed=4).batch(0, 10) != EpochShuffle(10, seed=3).batch(0, 10)

@@ -16,9 +16,22 @@ PACKAGE = Path(__file__).resolve().parent.parent / "bertlib"
 # Lowest first. Every module of the package must be listed (a new one needs a place).
 LAYERS = {
     "leaf": {"constants", "version", "checkpoint", "config", "albert_config", "electra_config", "utils", "words"},
-    "data": {"tokenization", "world", "data", "tasks", "texts", "batches", "pretraining", "word_masking"},
+    "data": {
+        "tokenization",
+        "wordpiece",
+        "world",
+        "data",
+        "tasks",
+        "task_examples",
+        "senses",
+        "texts",
+        "batches",
+        "pretraining",
+        "word_masking",
+    },
     "model": {
         "attention",
+        "model_inputs",
         "model",
         "model_io",
         "checkpoint_lock",
@@ -36,6 +49,7 @@ LAYERS = {
     "loop": {
         "optimization",
         "precision",
+        "data_parallel",
         "training_config",
         "trainer_state",
         "history",
@@ -46,6 +60,9 @@ LAYERS = {
     },
     "top": {
         "pretrained",
+        "minilm",
+        "code_fingerprint",
+        "submissions",
         "viz",
         "onnx_export",
         "checks",
@@ -59,8 +76,6 @@ LAYERS = {
         "__init__",
     },
 }
-LAYERS["data"] |= {"wordpiece", "task_examples", "senses"}  # WordPiece training, task examples, word senses
-LAYERS["top"] |= {"minilm", "code_fingerprint", "submissions"}  # the real MiniLM, the cache's code hash, grading runs
 RANK = {module: rank for rank, modules in enumerate(LAYERS.values()) for module in modules}
 DATA = LAYERS["data"]
 
