@@ -102,14 +102,18 @@ LIVE_NEEDS_SMALL_BERT = {"live-fillmask", "live-attention"}
 
 
 def live_head(explorers: list[str], pathto) -> str:
-    """The <head> tags of a page with live explorers: the boot script (async), then preloads."""
+    """The <head> tags of a page with live explorers: the boot script (async, fetched first), then preloads.
+
+    ``fetchpriority="high"``: an async script is fetched at low priority by default, after the
+    page's stylesheets and preloads; the boot script starts everything else, so it goes first.
+    """
     links = [("fetch", "_static/live/manifest.json")]
     links += [("modulepreload", m) for m in LIVE_MODULES]
     links += [("fetch", LIVE_TOKENIZER[e]) for e in explorers if e in LIVE_TOKENIZER]
     if LIVE_NEEDS_SMALL_BERT & set(explorers):
         links += LIVE_RUNTIME
     tags = [
-        f'<script async src="{pathto(LIVE_BOOT, 1)}" data-explorers="{" ".join(explorers)}"></script>',
+        f'<script async fetchpriority="high" src="{pathto(LIVE_BOOT, 1)}" data-explorers="{" ".join(explorers)}"></script>',
     ]
     for kind, path in dict.fromkeys(links):
         href = pathto(path, 1)

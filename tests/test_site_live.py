@@ -167,7 +167,9 @@ def test_live_pages_start_from_the_head_and_preload_files_that_exist(site_dir, l
     assert len(pages) >= 5, pages
     for page in pages:
         head, body = page.read_text().split("</head>", 1)
-        boot = re.findall(r"<script async src=\"[^\"]*bertlive-boot\.js\" data-explorers=\"([^\"]*)\"", head)
+        boot = re.findall(
+            r"<script async fetchpriority=\"high\" src=\"[^\"]*bertlive-boot\.js\" data-explorers=\"([^\"]*)\"", head
+        )
         assert len(boot) == 1, f"{page.name}: {boot}"
         assert set(boot[0].split()) == set(re.findall(r"\btag_(live-[\w-]+)", body)), page.name
         ours = re.findall(

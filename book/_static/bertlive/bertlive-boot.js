@@ -5,11 +5,13 @@
  * preload links for what they need. It starts at once, while the page is still being parsed:
  * it loads bertlive.css and the explorers (bertlive.mjs, an ES module that runs the book's
  * models with onnxruntime-web) and lets them fetch the model, the runtime and the tokenizer
- * and start the WebAssembly (warm). Once the page is parsed (readyState "interactive", before
- * the deferred scripts such as the 3.6 MB widget manager run), it draws the explorers in their
- * cells (start). Until they are drawn, and whenever they cannot be (a page opened from disk,
- * no WebAssembly, a model that fails to load), the output saved at build time stays in place
- * with a message saying why.
+ * and start the WebAssembly (warm). It draws each explorer in its cell (start) as soon as the
+ * parser has finished that cell (the parser has moved on to the element after it), and the
+ * rest once the page is parsed (readyState "interactive", before the deferred scripts such as
+ * the 3.6 MB widget manager run): an explorer halfway down a long page answers before the
+ * page's end has been read. Until they are drawn, and whenever they cannot be (a page opened
+ * from disk, no WebAssembly, a model that fails to load), the output saved at build time stays
+ * in place with a message saying why.
  */
 (function () {
   "use strict";
@@ -48,8 +50,8 @@
 
   var saved = " The output below was saved when the book was built; changing it needs a kernel (Jupyter or Colab).";
 
-  function draw() {
-    var cells = document.querySelectorAll('.cell[class*="tag_live-"]');
+  // Draw the given explorer cells (each once), or say in each why it cannot be live.
+  function draw(cells) {
     if (!cells.length) return;
     var fallback = function (html) {
       for (var i = 0; i < cells.length; i++) note(cells[i], html);
@@ -81,13 +83,30 @@
       });
   }
 
-  // The cells exist once the page is parsed: readyState "interactive" comes before the
-  // deferred scripts run and before DOMContentLoaded, which waits for them.
-  if (document.readyState !== "loading") draw();
+  // The explorer cells not drawn yet that the parser has finished (all of them once the page is
+  // parsed: the last element of a section has no next sibling until then).
+  function drawParsed(all) {
+    var cells = document.querySelectorAll('.cell[class*="tag_live-"]');
+    var ready = [];
+    for (var i = 0; i < cells.length; i++) {
+      if (cells[i].hasAttribute("data-bertlive-drawn") || !(all || cells[i].nextElementSibling)) continue;
+      cells[i].setAttribute("data-bertlive-drawn", "");
+      ready.push(cells[i]);
+    }
+    draw(ready);
+  }
+
+  if (document.readyState !== "loading") drawParsed(true);
   else {
+    // While the page is parsed, look for finished explorer cells after each batch of new nodes.
+    var watcher = typeof MutationObserver === "function" ? new MutationObserver(function () {
+      drawParsed(false);
+    }) : null;
+    if (watcher) watcher.observe(document.documentElement, { childList: true, subtree: true });
     var once = function () {
       document.removeEventListener("readystatechange", once);
-      draw();
+      if (watcher) watcher.disconnect();
+      drawParsed(true);
     };
     document.addEventListener("readystatechange", once);
   }

@@ -133,7 +133,13 @@ function session(name, onProgress) {
         if (got !== total) throw new Error(`${info.file} is ${got} bytes, the manifest says ${total}`);
         mark(`model:${name}`);
         const ort = await ortReady;
-        const s = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
+        // No graph optimisation in the page: on two cores it delayed the first answer by about
+        // half a second (measured with benchmarks/live.py's timeline, with and without it), and a
+        // model this small answers a keystroke in milliseconds without it.
+        const s = await ort.InferenceSession.create(bytes, {
+          executionProviders: ["wasm"],
+          graphOptimizationLevel: "disabled",
+        });
         mark(`session:${name}`);
         return { s, info, ort };
       })().catch((err) => {
