@@ -38,12 +38,14 @@ from .trainer_state import data_fingerprint, latest_checkpoint, read_checkpoint,
 from .training_config import TrainingConfig
 from .utils import get_device, seeded_generator
 
-__all__ = ["Trainer", "STEP_SEED_STRIDE"]
+__all__ = ["Trainer", "STEP_SEED_STRIDE", "EVAL_SEED"]
 
 # Each step's batch (its masks) and dropout get their own seed, seed * STEP_SEED_STRIDE + step
 # (each epoch's shuffle likewise, with batches.EPOCH_SEED_STRIDE). The stride is a prime larger
 # than any step count we run, so two (seed, step) pairs never share a seed.
 STEP_SEED_STRIDE = 1_000_003
+# Evaluation masks batch i of held-out data with seed EVAL_SEED + i: the same masks at every evaluation.
+EVAL_SEED = 12345
 
 
 class Trainer:
@@ -226,7 +228,7 @@ class Trainer:
             data_parallel.barrier(self.world)  # nobody runs ahead of a checkpoint being written
 
     @torch.no_grad()
-    def evaluate(self, data: Dataset | None = None, seed: int = 12345) -> dict[str, float]:
+    def evaluate(self, data: Dataset | None = None, seed: int = EVAL_SEED) -> dict[str, float]:
         """Average loss and accuracies over a whole dataset, with fixed masks (same every call)."""
         data = data if data is not None else self.eval_data
         if data is None:

@@ -35,12 +35,12 @@ __all__ = [
     "train_skipgram",
 ]
 
-_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")  # letters only: punctuation and digits are dropped
+_LETTER_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")  # letters only: punctuation and digits are dropped
 
 
 def tokenize_words(text: str) -> list[str]:
     """Lowercased words of ``text``, punctuation dropped: ``"Anna plays." -> ["anna", "plays"]``."""
-    return _WORD.findall(text.lower())
+    return _LETTER_WORD.findall(text.lower())
 
 
 def sgns_loss(centre: torch.Tensor, positive: torch.Tensor, negatives: torch.Tensor) -> torch.Tensor:
