@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from .model import BertLayer, BertModel, BertModelOutput
-from .model_inputs import additive_mask
+from .model_inputs import additive_mask, check_batch_shape
 
 __all__ = ["KeptRows", "applies", "encode_kept", "dropout_rows"]
 
@@ -85,6 +85,7 @@ def encode_kept(
         row-major order (``last_hidden_state[keep]`` of a full pass); ``output`` has the
         pooler's output and ``last_hidden_state`` None.
     """
+    check_batch_shape(input_ids)  # the same first check as BertModel.forward
     if keep.shape != input_ids.shape or keep.dtype != torch.bool:
         raise ValueError(
             f"keep must be a bool tensor shaped like input_ids {tuple(input_ids.shape)}, "

@@ -27,6 +27,8 @@ def test_keep_computes_the_last_layer_at_the_kept_rows_only():
         encode_kept(model, ids, None, None, torch.ones(3, 7, dtype=torch.bool).index_fill(1, torch.tensor([0]), False))
     with pytest.raises(ValueError, match="bool tensor"):
         encode_kept(model, ids, None, None, keep.long())
+    with pytest.raises(ValueError, match=r"input_ids must be a \(batch, seq_len\) tensor"):
+        encode_kept(model, ids[0], None, None, keep[0])  # one sentence without its batch axis
 
 
 def test_the_config_switch_and_the_mode_decide_when_it_applies():
